@@ -93,7 +93,7 @@ pub async fn start(settings: Settings) -> Result<RunningServer, StartError> {
             let creds = OperatorCredentials {
                 tenant_id: created.principal.tenant_id.clone(),
                 client_id: created.principal.client_id.clone(),
-                client_secret: created.client_secret.clone(),
+                client_secret: created.client_secret,
             };
             data.write_operator_credentials(&creds)
                 .map_err(StartError::DataDir)?;
@@ -167,14 +167,12 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
+        let Ok(mut term) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        else {
+            let _ = ctrl_c.await;
+            return;
+        };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}
