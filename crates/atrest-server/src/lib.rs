@@ -12,4 +12,4 @@ mod tls;
 pub use app::{app, AppState};
 pub use config::{RawConfig, Settings, SettingsError};
 pub use datadir::{DataDir, OperatorCredentials};
-pub use serve::{serve, start, RunningServer};
+pub use serve::{install_crypto_provider, serve, start, RunningServer};

@@ -79,6 +79,7 @@ pub enum StartError {
 
 /// Starts the server and returns once it is listening.
 pub async fn start(settings: Settings) -> Result<RunningServer, StartError> {
+    install_crypto_provider();
     let data = DataDir::open(&settings.data_dir).map_err(StartError::DataDir)?;
     let root = data.root_key().map_err(StartError::DataDir)?;
     let db = Db::open(&data.database()).await?;
@@ -198,4 +199,9 @@ pub(crate) fn derive_subkey(root: &[u8; 32], label: &[u8]) -> zeroize::Zeroizing
         .and_then(|okm| okm.fill(out.as_mut()))
         .expect("HKDF can produce 32 bytes");
     out
+}
+
+/// Makes aws-lc-rs the process-wide rustls provider (for reqwest clients too). Idempotent.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
 }
