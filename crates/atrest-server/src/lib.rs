@@ -6,6 +6,7 @@
 mod app;
 mod config;
 mod datadir;
+mod listener;
 mod serve;
 mod tls;
 

@@ -5,10 +5,14 @@ use std::net::SocketAddr;
 use atrest_identity::Directory;
 use atrest_store::{AuditLog, Db};
 use aws_lc_rs::hkdf::{Salt, HKDF_SHA256};
+use std::time::Duration;
+
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::app::{app, AppState};
 use crate::datadir::{DataDir, OperatorCredentials};
+use crate::listener::serve_tls;
 use crate::tls;
 use crate::Settings;
 
@@ -20,7 +24,7 @@ pub struct RunningServer {
     pub data: DataDir,
     /// Operator credentials, when this start created them.
     pub new_operator: Option<OperatorCredentials>,
-    handle: axum_server::Handle,
+    stop: watch::Sender<bool>,
     task: JoinHandle<std::io::Result<()>>,
 }
 
@@ -33,10 +37,10 @@ impl std::fmt::Debug for RunningServer {
 }
 
 impl RunningServer {
-    /// Stops accepting connections, lets in-flight requests finish (up to 10 s), and waits.
+    /// Stops accepting connections, closes idle ones, lets in-flight requests finish (up to
+    /// 10 s), and waits.
     pub async fn shutdown(self) -> std::io::Result<()> {
-        self.handle
-            .graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+        let _ = self.stop.send(true);
         self.task.await.map_err(std::io::Error::other)?
     }
 
@@ -45,9 +49,9 @@ impl RunningServer {
         self.task.await.map_err(std::io::Error::other)?
     }
 
-    /// A handle that can trigger graceful shutdown from elsewhere.
-    pub fn handle(&self) -> axum_server::Handle {
-        self.handle.clone()
+    /// A handle that triggers graceful shutdown when `true` is sent.
+    pub fn stopper(&self) -> watch::Sender<bool> {
+        self.stop.clone()
     }
 }
 
@@ -131,18 +135,19 @@ pub async fn start(settings: Settings) -> Result<RunningServer, StartError> {
         .set_nonblocking(true)
         .map_err(StartError::DataDir)?;
     let addr = listener.local_addr().map_err(StartError::DataDir)?;
-    let handle = axum_server::Handle::new();
-    let server = axum_server::from_tcp_rustls(
+    let (stop, stopped) = watch::channel(false);
+    let task = tokio::spawn(serve_tls(
         listener,
-        axum_server::tls_rustls::RustlsConfig::from_config(tls),
-    )
-    .handle(handle.clone());
-    let task = tokio::spawn(async move { server.serve(router.into_make_service()).await });
+        tls,
+        router,
+        stopped,
+        Duration::from_secs(10),
+    ));
     Ok(RunningServer {
         addr,
         data,
         new_operator,
-        handle,
+        stop,
         task,
     })
 }
@@ -154,11 +159,11 @@ pub async fn serve(
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let server = start(settings).await?;
     on_ready(&server);
-    let handle = server.handle();
+    let stop = server.stopper();
     tokio::spawn(async move {
         shutdown_signal().await;
         tracing::info!("shutting down");
-        handle.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+        let _ = stop.send(true);
     });
     server.wait().await?;
     Ok(())
