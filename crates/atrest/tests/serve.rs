@@ -35,7 +35,9 @@ async fn first_start_prints_what_to_do_and_creates_secrets_0600() {
     assert_eq!(health["status"], "ok");
     // Stop from a blocking thread so this runtime keeps serving the client's connection (which
     // must see the server's GOAWAY and close) while we wait.
-    let status = tokio::task::spawn_blocking(move || server.stop()).await.unwrap();
+    let status = tokio::task::spawn_blocking(move || server.stop())
+        .await
+        .unwrap();
     assert!(status.success(), "clean exit on SIGTERM: {status:?}");
 }
 
@@ -46,7 +48,9 @@ async fn restart_keeps_operator_and_ca() {
     let first = Server::start_in(&dir, &[]);
     let operator = first.operator();
     let ca = std::fs::read(first.ca_path()).unwrap();
-    tokio::task::spawn_blocking(move || first.stop()).await.unwrap();
+    tokio::task::spawn_blocking(move || first.stop())
+        .await
+        .unwrap();
     let second = Server::start_in(&dir, &[]);
     assert!(
         second.banner.join("\n").contains("credentials in"),
