@@ -97,9 +97,10 @@ impl AuditLog {
     /// Starts the writer task. `key` (32 bytes derived from the root key) keys the chain MAC.
     pub async fn start(db: Db, key: &[u8]) -> Result<Self, Error> {
         let key = hmac::Key::new(hmac::HMAC_SHA256, key);
-        let head: Option<(i64, String)> = sqlx::query_as("SELECT seq, mac FROM audit_head WHERE id = 1")
-            .fetch_optional(db.pool())
-            .await?;
+        let head: Option<(i64, String)> =
+            sqlx::query_as("SELECT seq, mac FROM audit_head WHERE id = 1")
+                .fetch_optional(db.pool())
+                .await?;
         let (seq, mac) = head.unwrap_or((0, GENESIS_MAC.to_owned()));
         let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
         tokio::spawn(writer(db.clone(), key.clone(), rx, seq, mac));
@@ -109,7 +110,10 @@ impl AuditLog {
     /// Appends a record and waits until it is durably committed; returns its sequence number.
     pub async fn append(&self, record: AuditRecord) -> Result<i64, Error> {
         let (done, wait) = oneshot::channel();
-        self.tx.send((record, done)).await.map_err(|_| Error::AuditClosed)?;
+        self.tx
+            .send((record, done))
+            .await
+            .map_err(|_| Error::AuditClosed)?;
         match wait.await {
             Ok(Ok(seq)) => Ok(seq),
             Ok(Err(message)) => Err(Error::Database(sqlx::Error::Protocol(message))),
@@ -132,9 +136,10 @@ impl AuditLog {
 
     /// Recomputes the whole chain. Returns the number of records, or the first break.
     pub async fn verify(&self) -> Result<Result<i64, ChainBreak>, Error> {
-        let head: Option<(i64, String)> = sqlx::query_as("SELECT seq, mac FROM audit_head WHERE id = 1")
-            .fetch_optional(self.db.pool())
-            .await?;
+        let head: Option<(i64, String)> =
+            sqlx::query_as("SELECT seq, mac FROM audit_head WHERE id = 1")
+                .fetch_optional(self.db.pool())
+                .await?;
         let (head_seq, head_mac) = head.unwrap_or((0, GENESIS_MAC.to_owned()));
         let mut prev = GENESIS_MAC.to_owned();
         let mut expected_seq = 1;
@@ -346,7 +351,10 @@ mod tests {
             })
             .await
             .unwrap();
-        assert_eq!(listed.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![11, 12, 13, 14, 15]);
+        assert_eq!(
+            listed.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            vec![11, 12, 13, 14, 15]
+        );
     }
 
     #[tokio::test]
@@ -354,27 +362,63 @@ mod tests {
         let (_dir, log) = log_with(10).await;
         let pool = log.db.pool().clone();
 
-        sqlx::query("UPDATE audit_log SET result = 'denied' WHERE seq = 4").execute(&pool).await.unwrap();
+        sqlx::query("UPDATE audit_log SET result = 'denied' WHERE seq = 4")
+            .execute(&pool)
+            .await
+            .unwrap();
         assert_eq!(log.verify().await.unwrap().unwrap_err().seq, 4);
-        sqlx::query("UPDATE audit_log SET result = 'ok' WHERE seq = 4").execute(&pool).await.unwrap();
+        sqlx::query("UPDATE audit_log SET result = 'ok' WHERE seq = 4")
+            .execute(&pool)
+            .await
+            .unwrap();
         assert_eq!(log.verify().await.unwrap(), Ok(10));
 
         // Swap two records' contents (reordering).
-        sqlx::query("UPDATE audit_log SET seq = -1 WHERE seq = 5").execute(&pool).await.unwrap();
-        sqlx::query("UPDATE audit_log SET seq = 5 WHERE seq = 6").execute(&pool).await.unwrap();
-        sqlx::query("UPDATE audit_log SET seq = 6 WHERE seq = -1").execute(&pool).await.unwrap();
+        sqlx::query("UPDATE audit_log SET seq = -1 WHERE seq = 5")
+            .execute(&pool)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE audit_log SET seq = 5 WHERE seq = 6")
+            .execute(&pool)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE audit_log SET seq = 6 WHERE seq = -1")
+            .execute(&pool)
+            .await
+            .unwrap();
         assert_eq!(log.verify().await.unwrap().unwrap_err().seq, 5);
-        sqlx::query("UPDATE audit_log SET seq = -1 WHERE seq = 5").execute(&pool).await.unwrap();
-        sqlx::query("UPDATE audit_log SET seq = 5 WHERE seq = 6").execute(&pool).await.unwrap();
-        sqlx::query("UPDATE audit_log SET seq = 6 WHERE seq = -1").execute(&pool).await.unwrap();
+        sqlx::query("UPDATE audit_log SET seq = -1 WHERE seq = 5")
+            .execute(&pool)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE audit_log SET seq = 5 WHERE seq = 6")
+            .execute(&pool)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE audit_log SET seq = 6 WHERE seq = -1")
+            .execute(&pool)
+            .await
+            .unwrap();
         assert_eq!(log.verify().await.unwrap(), Ok(10));
 
-        sqlx::query("DELETE FROM audit_log WHERE seq = 10").execute(&pool).await.unwrap();
+        sqlx::query("DELETE FROM audit_log WHERE seq = 10")
+            .execute(&pool)
+            .await
+            .unwrap();
         let tail = log.verify().await.unwrap().unwrap_err();
         assert_eq!(tail.reason, "records removed from the end of the log");
 
-        sqlx::query("DELETE FROM audit_log WHERE seq = 3").execute(&pool).await.unwrap();
-        assert_eq!(log.verify().await.unwrap().unwrap_err(), ChainBreak { seq: 3, reason: "record missing" });
+        sqlx::query("DELETE FROM audit_log WHERE seq = 3")
+            .execute(&pool)
+            .await
+            .unwrap();
+        assert_eq!(
+            log.verify().await.unwrap().unwrap_err(),
+            ChainBreak {
+                seq: 3,
+                reason: "record missing"
+            }
+        );
     }
 
     #[tokio::test]

@@ -1,0 +1,49 @@
+/// Directory failures.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] atrest_store::Error),
+    /// A name or id is not acceptable.
+    #[error("{0}")]
+    Invalid(String),
+    /// The object does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The object already exists.
+    #[error("{0} already exists")]
+    Conflict(String),
+    /// The caller may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Sealing or unsealing the token signing key failed.
+    #[error("token signing key unavailable")]
+    SigningKey,
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(err: sqlx::Error) -> Self {
+        Self::Store(atrest_store::Error::Database(err))
+    }
+}
+
+/// Why a bearer token was not accepted.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// No `Authorization: Bearer` header.
+    #[error(
+        "no bearer token: send 'Authorization: Bearer <token>' obtained from the token endpoint"
+    )]
+    Missing,
+    /// The token is malformed, badly signed, expired or for another audience.
+    #[error("the bearer token is not valid: {0}")]
+    Invalid(String),
+    /// The principal was deleted or disabled after the token was issued.
+    #[error("the principal '{0}' no longer exists or is disabled")]
+    PrincipalGone(String),
+    /// The directory could not be read.
+    #[error("the directory is unavailable")]
+    Unavailable(#[from] Error),
+}

@@ -1,0 +1,162 @@
+//! ES256 access tokens: issuing, verifying, and publishing the public key as a JWKS.
+
+use atrest_crypto::{seal, SecretKey};
+use atrest_store::{unix_now, Db};
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Validation};
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::{AuthError, Error, Principal};
+
+/// Lifetime of an access token. At least 600 s: MSAL treats shorter tokens as expired.
+pub(crate) const TOKEN_LIFETIME_SECS: i64 = 3600;
+const SEAL_AAD: &[u8] = b"atrest/token-signing-key";
+
+/// The claims atrest puts in (and requires of) an access token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    /// Resource the token is for, e.g. `https://vault.azure.net`.
+    pub aud: String,
+    /// `https://{host}/{tenant}/v2.0`.
+    pub iss: String,
+    /// Subject: the principal's object id.
+    pub sub: String,
+    /// Tenant id.
+    pub tid: String,
+    /// Object id of the principal.
+    pub oid: String,
+    /// Client (application) id.
+    pub appid: String,
+    /// Issued at (unix seconds).
+    pub iat: i64,
+    /// Not before.
+    pub nbf: i64,
+    /// Expiry.
+    pub exp: i64,
+    /// Unique token id.
+    pub jti: String,
+}
+
+/// Signs and verifies access tokens with one P-256 key kept sealed in the database.
+pub struct TokenService {
+    kid: String,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    x: String,
+    y: String,
+}
+
+impl TokenService {
+    /// Loads the signing key, creating and sealing one on first start.
+    pub async fn load_or_create(db: &Db, root: &SecretKey) -> Result<Self, Error> {
+        let row: Option<(String, Vec<u8>)> = sqlx::query_as(
+            "SELECT kid, sealed_key FROM signing_keys ORDER BY created DESC LIMIT 1",
+        )
+        .fetch_optional(db.pool())
+        .await?;
+        let (kid, pkcs8) = match row {
+            Some((kid, sealed)) => {
+                let pkcs8 = seal::open(root, SEAL_AAD, &sealed).map_err(|_| Error::SigningKey)?;
+                (kid, pkcs8)
+            }
+            None => {
+                let doc = EcdsaKeyPair::generate_pkcs8(
+                    &ECDSA_P256_SHA256_FIXED_SIGNING,
+                    &SystemRandom::new(),
+                )
+                .map_err(|_| Error::SigningKey)?;
+                let pkcs8 = Zeroizing::new(doc.as_ref().to_vec());
+                let kid = uuid::Uuid::new_v4().simple().to_string();
+                let sealed = seal::seal(root, SEAL_AAD, &pkcs8).map_err(|_| Error::SigningKey)?;
+                sqlx::query("INSERT INTO signing_keys (kid, sealed_key, created) VALUES (?, ?, ?)")
+                    .bind(&kid)
+                    .bind(sealed)
+                    .bind(unix_now())
+                    .execute(db.pool())
+                    .await?;
+                (kid, pkcs8)
+            }
+        };
+        Self::from_pkcs8(kid, &pkcs8)
+    }
+
+    fn from_pkcs8(kid: String, pkcs8: &[u8]) -> Result<Self, Error> {
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8)
+            .map_err(|_| Error::SigningKey)?;
+        let point = pair.public_key().as_ref();
+        // Uncompressed SEC1 point: 0x04 ‖ x(32) ‖ y(32).
+        let (x, y) = (B64.encode(&point[1..33]), B64.encode(&point[33..65]));
+        let decoding = DecodingKey::from_ec_components(&x, &y).map_err(|_| Error::SigningKey)?;
+        Ok(Self {
+            kid,
+            encoding: EncodingKey::from_ec_der(pkcs8),
+            decoding,
+            x,
+            y,
+        })
+    }
+
+    /// Issues a token for `principal` to call `audience`; returns it with its lifetime.
+    pub fn issue(
+        &self,
+        principal: &Principal,
+        audience: &str,
+        issuer: &str,
+    ) -> Result<(String, i64), Error> {
+        let now = unix_now();
+        let claims = Claims {
+            aud: audience.to_owned(),
+            iss: issuer.to_owned(),
+            sub: principal.object_id.clone(),
+            tid: principal.tenant_id.clone(),
+            oid: principal.object_id.clone(),
+            appid: principal.client_id.clone(),
+            iat: now,
+            nbf: now - 60,
+            exp: now + TOKEN_LIFETIME_SECS,
+            jti: uuid::Uuid::new_v4().to_string(),
+        };
+        let mut header = jsonwebtoken::Header::new(Algorithm::ES256);
+        header.kid = Some(self.kid.clone());
+        let token = jsonwebtoken::encode(&header, &claims, &self.encoding)
+            .map_err(|_| Error::SigningKey)?;
+        Ok((token, TOKEN_LIFETIME_SECS))
+    }
+
+    /// Checks signature, expiry and audience. Does not look the principal up.
+    pub fn verify(&self, token: &str, audience: &str) -> Result<Claims, AuthError> {
+        let mut validation = Validation::new(Algorithm::ES256);
+        validation.set_audience(&[audience]);
+        validation.validate_nbf = true;
+        validation.leeway = 60;
+        validation.set_required_spec_claims(&["exp", "aud", "nbf"]);
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
+            .map(|data| data.claims)
+            .map_err(|e| AuthError::Invalid(describe(&e)))
+    }
+
+    /// The public key set, as served at the `jwks_uri`.
+    pub fn jwks(&self) -> serde_json::Value {
+        serde_json::json!({
+            "keys": [{
+                "kty": "EC", "crv": "P-256", "use": "sig", "alg": "ES256",
+                "kid": self.kid, "x": self.x, "y": self.y,
+            }]
+        })
+    }
+}
+
+fn describe(err: &jsonwebtoken::errors::Error) -> String {
+    use jsonwebtoken::errors::ErrorKind;
+    match err.kind() {
+        ErrorKind::ExpiredSignature => "the token has expired; request a new one".into(),
+        ErrorKind::InvalidAudience => "the token was issued for another resource (audience)".into(),
+        ErrorKind::ImmatureSignature => "the token is not valid yet".into(),
+        ErrorKind::InvalidSignature => "the token signature does not verify".into(),
+        _ => "the token is malformed".into(),
+    }
+}

@@ -1,0 +1,85 @@
+//! The router: every domain's routes on one origin, with the cross-cutting layers.
+
+use std::time::Duration;
+
+use atrest_identity::Directory;
+use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::http::{HeaderName, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+/// Shared state handed to every router.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The directory (tenants, principals, tokens).
+    pub directory: Directory,
+}
+
+impl FromRef<AppState> for Directory {
+    fn from_ref(state: &AppState) -> Self {
+        state.directory.clone()
+    }
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-request-id");
+
+/// Builds the application: all routes plus request ids, tracing and the body limit.
+pub fn app(state: AppState, max_body_bytes: usize) -> Router {
+    Router::new()
+        .route("/healthz", get(health))
+        .merge(atrest_identity::router())
+        .fallback(not_found)
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(axum::middleware::map_request(host_from_authority))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+                let id = req
+                    .headers()
+                    .get(REQUEST_ID)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), id)
+            }),
+        )
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(300),
+        ))
+}
+
+/// HTTP/2 requests carry the host in the `:authority` pseudo-header, not in `Host`. Copy it
+/// into `Host` so every handler can echo the host the client used (key ids, token issuers).
+async fn host_from_authority(mut req: axum::extract::Request) -> axum::extract::Request {
+    if !req.headers().contains_key(axum::http::header::HOST) {
+        if let Some(value) = req
+            .uri()
+            .authority()
+            .and_then(|a| axum::http::HeaderValue::from_str(a.as_str()).ok())
+        {
+            req.headers_mut().insert(axum::http::header::HOST, value);
+        }
+    }
+    req
+}
+
+async fn health() -> Response {
+    Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") })).into_response()
+}
+
+async fn not_found(uri: axum::http::Uri) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({ "error": {
+            "code": "NotFound",
+            "message": format!("no such endpoint: {}; see docs/API.md for the routes atrest serves", uri.path()),
+        }})),
+    )
+        .into_response()
+}

@@ -1,0 +1,193 @@
+//! Configuration: a raw, optional-everything form read from TOML and flags, validated into
+//! [`Settings`].
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Configuration as written in a TOML file or given as flags; every field optional.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct RawConfig {
+    /// Where keys, certificates, the database and blobs live.
+    pub data_dir: Option<PathBuf>,
+    /// Socket address to listen on, e.g. `127.0.0.1:8443`.
+    pub listen: Option<String>,
+    /// Extra host names (or IPs) to put in the server certificate.
+    #[serde(default)]
+    pub hosts: Vec<String>,
+    /// DNS suffix under which vaults are addressed as `{vault}.{suffix}`.
+    pub vault_dns_suffix: Option<String>,
+    /// Host aliases for vaults: `"localhost" = "demo"` serves vault `demo` at
+    /// `https://localhost:{port}`. A key with a port (`"localhost:8443"`) matches only that port.
+    #[serde(default)]
+    pub vault_aliases: std::collections::BTreeMap<String, String>,
+    /// How often cached account keys are revalidated against their vault, in seconds.
+    pub key_check_interval_secs: Option<u64>,
+    /// Largest request body accepted outside streaming uploads, in bytes.
+    pub max_body_bytes: Option<usize>,
+}
+
+/// Validated settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Data directory.
+    pub data_dir: PathBuf,
+    /// Listen address.
+    pub listen: SocketAddr,
+    /// Names in the server certificate besides localhost, 127.0.0.1 and ::1.
+    pub hosts: Vec<String>,
+    /// Vault DNS suffix.
+    pub vault_dns_suffix: String,
+    /// Vault host aliases (host or host:port → vault name).
+    pub vault_aliases: Vec<(String, String)>,
+    /// Account key revalidation interval.
+    pub key_check_interval: Duration,
+    /// Request body limit.
+    pub max_body_bytes: usize,
+}
+
+/// A configuration value that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SettingsError {
+    /// The listen address does not parse.
+    #[error("listen address '{0}' is not a socket address such as 127.0.0.1:8443")]
+    Listen(String),
+    /// A host name is not acceptable.
+    #[error("host '{0}' is not a valid DNS name or IP address")]
+    Host(String),
+    /// An alias names an invalid vault.
+    #[error("vault alias '{0}' → '{1}': vault names are 3–24 letters, digits and hyphens")]
+    Alias(String, String),
+    /// The interval is out of range.
+    #[error("key_check_interval_secs must be between 1 and 3600")]
+    Interval,
+    /// The configuration file could not be read.
+    #[error("cannot read config file {path}: {message}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// Default listen address.
+pub(crate) const DEFAULT_LISTEN: &str = "127.0.0.1:8443";
+/// Default vault DNS suffix.
+pub(crate) const DEFAULT_VAULT_DNS_SUFFIX: &str = "vault.atrest.localhost";
+
+impl RawConfig {
+    /// Reads a TOML configuration file.
+    pub fn from_file(path: &std::path::Path) -> Result<Self, SettingsError> {
+        let file_error = |message: String| SettingsError::File {
+            path: path.to_owned(),
+            message,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| file_error(e.to_string()))?;
+        toml::from_str(&text).map_err(|e| file_error(e.to_string()))
+    }
+}
+
+impl Settings {
+    /// Validates raw configuration, filling in defaults.
+    pub fn from_raw(raw: RawConfig) -> Result<Self, SettingsError> {
+        let listen_text = raw.listen.unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
+        let listen = listen_text
+            .parse()
+            .map_err(|_| SettingsError::Listen(listen_text.clone()))?;
+        for host in &raw.hosts {
+            if !valid_host(host) {
+                return Err(SettingsError::Host(host.clone()));
+            }
+        }
+        let vault_dns_suffix = raw
+            .vault_dns_suffix
+            .unwrap_or_else(|| DEFAULT_VAULT_DNS_SUFFIX.to_owned());
+        if !valid_host(&vault_dns_suffix) {
+            return Err(SettingsError::Host(vault_dns_suffix));
+        }
+        let mut vault_aliases = Vec::new();
+        for (host, vault) in raw.vault_aliases {
+            let bare = host.rsplit_once(':').map_or(host.as_str(), |(h, _)| h);
+            if !valid_host(bare) || !valid_vault_name(&vault) {
+                return Err(SettingsError::Alias(host, vault));
+            }
+            vault_aliases.push((host.to_ascii_lowercase(), vault));
+        }
+        let interval = raw.key_check_interval_secs.unwrap_or(30);
+        if !(1..=3600).contains(&interval) {
+            return Err(SettingsError::Interval);
+        }
+        Ok(Self {
+            data_dir: raw.data_dir.unwrap_or_else(|| PathBuf::from("atrest-data")),
+            listen,
+            hosts: raw.hosts,
+            vault_dns_suffix,
+            vault_aliases,
+            key_check_interval: Duration::from_secs(interval),
+            max_body_bytes: raw.max_body_bytes.unwrap_or(1024 * 1024),
+        })
+    }
+}
+
+fn valid_host(host: &str) -> bool {
+    host.parse::<std::net::IpAddr>().is_ok()
+        || (!host.is_empty()
+            && host.len() <= 253
+            && host.split('.').all(|label| {
+                !label.is_empty()
+                    && label.len() <= 63
+                    && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                    && !label.starts_with('-')
+            }))
+}
+
+/// Vault names: 3–24 characters, letters, digits and hyphens, starting with a letter.
+pub(crate) fn valid_vault_name(name: &str) -> bool {
+    (3..=24).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_usable() {
+        let s = Settings::from_raw(RawConfig::default()).unwrap();
+        assert_eq!(s.listen.to_string(), DEFAULT_LISTEN);
+        assert_eq!(s.key_check_interval, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let raw = RawConfig {
+            listen: Some("nope".into()),
+            ..Default::default()
+        };
+        assert!(Settings::from_raw(raw)
+            .unwrap_err()
+            .to_string()
+            .contains("'nope'"));
+        let mut raw = RawConfig::default();
+        raw.vault_aliases.insert("localhost".into(), "x".into());
+        assert!(matches!(
+            Settings::from_raw(raw),
+            Err(SettingsError::Alias(..))
+        ));
+        let raw: RawConfig =
+            toml::from_str("listen = \"127.0.0.1:0\"\n[vault_aliases]\n\"localhost\" = \"demo\"\n")
+                .unwrap();
+        let s = Settings::from_raw(raw).unwrap();
+        assert_eq!(
+            s.vault_aliases,
+            vec![("localhost".to_owned(), "demo".to_owned())]
+        );
+        assert!(toml::from_str::<RawConfig>("unknown = 1").is_err());
+    }
+}

@@ -1,0 +1,207 @@
+//! Starting and stopping the server.
+
+use std::net::SocketAddr;
+
+use atrest_identity::Directory;
+use atrest_store::{AuditLog, Db};
+use aws_lc_rs::hkdf::{Salt, HKDF_SHA256};
+use tokio::task::JoinHandle;
+
+use crate::app::{app, AppState};
+use crate::datadir::{DataDir, OperatorCredentials};
+use crate::tls;
+use crate::Settings;
+
+/// A server running in this process.
+pub struct RunningServer {
+    /// The bound address (useful when listening on port 0).
+    pub addr: SocketAddr,
+    /// The data directory in use.
+    pub data: DataDir,
+    /// Operator credentials, when this start created them.
+    pub new_operator: Option<OperatorCredentials>,
+    handle: axum_server::Handle,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl std::fmt::Debug for RunningServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningServer")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RunningServer {
+    /// Stops accepting connections, lets in-flight requests finish (up to 10 s), and waits.
+    pub async fn shutdown(self) -> std::io::Result<()> {
+        self.handle
+            .graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+        self.task.await.map_err(std::io::Error::other)?
+    }
+
+    /// Waits until the server stops by itself (it does not, short of an error).
+    pub async fn wait(self) -> std::io::Result<()> {
+        self.task.await.map_err(std::io::Error::other)?
+    }
+
+    /// A handle that can trigger graceful shutdown from elsewhere.
+    pub fn handle(&self) -> axum_server::Handle {
+        self.handle.clone()
+    }
+}
+
+/// Errors starting the server.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The data directory could not be prepared.
+    #[error("data directory: {0}")]
+    DataDir(#[source] std::io::Error),
+    /// The database could not be opened.
+    #[error(transparent)]
+    Store(#[from] atrest_store::Error),
+    /// The directory could not be opened.
+    #[error(transparent)]
+    Identity(#[from] atrest_identity::Error),
+    /// TLS material could not be made or loaded.
+    #[error("TLS: {0}")]
+    Tls(String),
+    /// The listen address is taken or not allowed.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// Starts the server and returns once it is listening.
+pub async fn start(settings: Settings) -> Result<RunningServer, StartError> {
+    install_crypto_provider();
+    let data = DataDir::open(&settings.data_dir).map_err(StartError::DataDir)?;
+    let root = data.root_key().map_err(StartError::DataDir)?;
+    let db = Db::open(&data.database()).await?;
+    let audit = AuditLog::start(
+        db.clone(),
+        &derive_subkey(root.expose_secret(), b"atrest/audit-key/v1")[..],
+    )
+    .await?;
+    let directory = Directory::open(db.clone(), &root).await?;
+    let new_operator = match directory.bootstrap_operator().await? {
+        Some(created) => {
+            let creds = OperatorCredentials {
+                tenant_id: created.principal.tenant_id.clone(),
+                client_id: created.principal.client_id.clone(),
+                client_secret: created.client_secret,
+            };
+            data.write_operator_credentials(&creds)
+                .map_err(StartError::DataDir)?;
+            Some(creds)
+        }
+        None => None,
+    };
+    let _ = audit;
+
+    let mut names = vec![
+        "localhost".to_owned(),
+        "127.0.0.1".to_owned(),
+        "::1".to_owned(),
+    ];
+    names.push(format!("*.{}", settings.vault_dns_suffix));
+    for (host, _) in &settings.vault_aliases {
+        let bare = host.rsplit_once(':').map_or(host.as_str(), |(h, _)| h);
+        names.push(bare.to_owned());
+    }
+    names.extend(settings.hosts.iter().cloned());
+    names.sort();
+    names.dedup();
+    let tls = tls::server_config(&data, &names).map_err(|e| StartError::Tls(e.to_string()))?;
+
+    let state = AppState { directory };
+    let router = app(state, settings.max_body_bytes);
+
+    let listener =
+        std::net::TcpListener::bind(settings.listen).map_err(|source| StartError::Bind {
+            addr: settings.listen,
+            source,
+        })?;
+    listener
+        .set_nonblocking(true)
+        .map_err(StartError::DataDir)?;
+    let addr = listener.local_addr().map_err(StartError::DataDir)?;
+    let handle = axum_server::Handle::new();
+    let server = axum_server::from_tcp_rustls(
+        listener,
+        axum_server::tls_rustls::RustlsConfig::from_config(tls),
+    )
+    .handle(handle.clone());
+    let task = tokio::spawn(async move { server.serve(router.into_make_service()).await });
+    Ok(RunningServer {
+        addr,
+        data,
+        new_operator,
+        handle,
+        task,
+    })
+}
+
+/// Runs the server until Ctrl-C or SIGTERM, then shuts down gracefully.
+pub async fn serve(
+    settings: Settings,
+    on_ready: impl FnOnce(&RunningServer),
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let server = start(settings).await?;
+    on_ready(&server);
+    let handle = server.handle();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        handle.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+    });
+    server.wait().await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let Ok(mut term) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        else {
+            let _ = ctrl_c.await;
+            return;
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+/// Derives a 32-byte purpose-specific key from the root key with HKDF-SHA256.
+pub(crate) fn derive_subkey(root: &[u8; 32], label: &[u8]) -> zeroize::Zeroizing<[u8; 32]> {
+    struct Len32;
+    impl aws_lc_rs::hkdf::KeyType for Len32 {
+        fn len(&self) -> usize {
+            32
+        }
+    }
+    let prk = Salt::new(HKDF_SHA256, b"atrest").extract(root);
+    let mut out = zeroize::Zeroizing::new([0u8; 32]);
+    prk.expand(&[label], Len32)
+        .and_then(|okm| okm.fill(out.as_mut()))
+        .expect("HKDF can produce 32 bytes");
+    out
+}
+
+/// Makes aws-lc-rs the process-wide rustls provider (for reqwest clients too). Idempotent.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}
