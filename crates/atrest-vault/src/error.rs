@@ -18,6 +18,12 @@ pub enum Error {
         /// Vault name.
         name: String,
     },
+    /// An ARM resource (a vault in a resource group) does not exist.
+    #[error("The Resource '{resource}' was not found.")]
+    ResourceNotFound {
+        /// `Microsoft.KeyVault/vaults/{name}` under its resource group.
+        resource: String,
+    },
     /// No soft-deleted vault of that name.
     #[error("deleted vault '{name}' was not found")]
     DeletedVaultNotFound {
@@ -153,6 +159,7 @@ impl Error {
     pub fn status(&self) -> u16 {
         match self {
             Self::VaultNotFound { .. }
+            | Self::ResourceNotFound { .. }
             | Self::DeletedVaultNotFound { .. }
             | Self::SubscriptionNotFound { .. }
             | Self::KeyNotFound { .. }
@@ -178,7 +185,7 @@ impl Error {
     pub fn code(&self) -> &'static str {
         match self {
             Self::VaultNotFound { .. } => "VaultNotFound",
-            Self::DeletedVaultNotFound { .. } => "ResourceNotFound",
+            Self::DeletedVaultNotFound { .. } | Self::ResourceNotFound { .. } => "ResourceNotFound",
             Self::SubscriptionNotFound { .. } => "SubscriptionNotFound",
             Self::KeyNotFound { .. } | Self::DeletedKeyNotFound { .. } => "KeyNotFound",
             Self::VaultNameTaken { .. } => "VaultAlreadyExists",

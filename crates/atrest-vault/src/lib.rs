@@ -25,7 +25,10 @@ mod repo;
 
 pub use clock::{Clock, ManualClock, SystemClock, DAY};
 pub use crypto::{EncryptionAlgorithm, SignatureAlgorithm};
-pub use domain::{CryptoOutput, SchedulerReport, Vaults, VaultsConfig, Verification};
+pub use domain::{
+    parse_key_permissions, CreateMode, CryptoOutput, PolicyEdit, SchedulerReport, VaultPatch, VaultSpec, Vaults,
+    VaultsConfig, Verification,
+};
 pub use error::Error;
 pub use events::{VaultEvent, VaultEventKind};
 pub use hosts::VaultHosts;

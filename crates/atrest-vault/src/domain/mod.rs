@@ -9,17 +9,22 @@ mod backup;
 mod crypto_ops;
 mod keys;
 mod lifecycle;
+mod management;
+mod policies;
 mod rotation;
 mod scheduler;
 
 use std::sync::Arc;
 
 use atrest_crypto::SecretKey;
+use atrest_identity::Directory;
 use atrest_store::{AuditLog, Db};
 use sqlx::{Sqlite, Transaction};
 use tokio::sync::broadcast;
 
 pub use crypto_ops::{CryptoOutput, Verification};
+pub use management::{CreateMode, VaultPatch, VaultSpec};
+pub use policies::{parse_key_permissions, PolicyEdit};
 pub use scheduler::SchedulerReport;
 
 use crate::clock::Clock;
@@ -37,6 +42,7 @@ pub struct Vaults {
 struct Inner {
     db: Db,
     audit: AuditLog,
+    directory: Directory,
     root: SecretKey,
     hosts: VaultHosts,
     clock: Arc<dyn Clock>,
@@ -55,6 +61,8 @@ pub struct VaultsConfig {
     pub db: Db,
     /// The audit log.
     pub audit: AuditLog,
+    /// The directory (subscriptions and roles, for the management plane).
+    pub directory: Directory,
     /// The root key private key material is sealed under.
     pub root: SecretKey,
     /// Host-to-vault mapping.
@@ -70,6 +78,7 @@ impl Vaults {
             inner: Arc::new(Inner {
                 db: config.db,
                 audit: config.audit,
+                directory: config.directory,
                 root: config.root,
                 hosts: config.hosts,
                 clock: config.clock,
@@ -104,6 +113,11 @@ impl Vaults {
     /// The vault's `vaultUri`.
     pub fn vault_uri(&self, vault: &Vault) -> String {
         self.inner.hosts.vault_uri(&vault.name)
+    }
+
+    /// The directory this service authorizes management calls against.
+    pub fn directory(&self) -> &Directory {
+        &self.inner.directory
     }
 
     fn pool(&self) -> &sqlx::SqlitePool {
