@@ -20,6 +20,7 @@ mod domain;
 mod error;
 mod events;
 mod hosts;
+mod http;
 mod model;
 mod repo;
 
@@ -32,4 +33,5 @@ pub use domain::{
 pub use error::Error;
 pub use events::{VaultEvent, VaultEventKind};
 pub use hosts::VaultHosts;
+pub use http::{data_plane_router, management_router, VaultState, MAX_BODY};
 pub use model::*;
