@@ -97,8 +97,9 @@ pub(crate) async fn insert(
 ) -> Result<(), Error> {
     sqlx::query(
         "INSERT INTO accounts (id, name, subscription_id, resource_group, tenant_id, location, kind, sku, \
-         tags, key_source, wrapped_ak, mmk_version, key1_hash, key2_hash, on_key_loss, created, updated) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         tags, key_source, wrapped_ak, mmk_version, key1_hash, key2_hash, on_key_loss, created, updated, \
+         identity_principal, identity_client) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&account.id)
     .bind(&account.name)
@@ -117,6 +118,8 @@ pub(crate) async fn insert(
     .bind(account.on_key_loss.as_str())
     .bind(account.created)
     .bind(account.updated)
+    .bind(account.identity.as_ref().map(|i| i.0.clone()))
+    .bind(account.identity.as_ref().map(|i| i.1.clone()))
     .execute(conn)
     .await?;
     Ok(())

@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
+use atrest_accounts::AccountsState;
 use atrest_identity::Directory;
+use atrest_vault::VaultState;
 use axum::extract::{DefaultBodyLimit, FromRef};
 use axum::http::{HeaderName, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -17,6 +19,22 @@ use tower_http::trace::TraceLayer;
 pub struct AppState {
     /// The directory (tenants, principals, tokens).
     pub directory: Directory,
+    /// The vault service.
+    pub vaults: VaultState,
+    /// The accounts service.
+    pub accounts: AccountsState,
+}
+
+impl FromRef<AppState> for VaultState {
+    fn from_ref(state: &AppState) -> Self {
+        state.vaults.clone()
+    }
+}
+
+impl FromRef<AppState> for AccountsState {
+    fn from_ref(state: &AppState) -> Self {
+        state.accounts.clone()
+    }
 }
 
 impl FromRef<AppState> for Directory {
@@ -32,6 +50,9 @@ pub fn app(state: AppState, max_body_bytes: usize) -> Router {
     Router::new()
         .route("/healthz", get(health))
         .merge(atrest_identity::router())
+        .merge(atrest_vault::management_router())
+        .merge(atrest_vault::data_plane_router())
+        .merge(atrest_accounts::router())
         .fallback(not_found)
         .with_state(state)
         .layer(DefaultBodyLimit::max(max_body_bytes))

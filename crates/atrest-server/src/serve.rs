@@ -2,7 +2,11 @@
 
 use std::net::SocketAddr;
 
+use std::sync::Arc;
+
+use atrest_accounts::{Accounts, AccountsConfig, AccountsDeps, AccountsState};
 use atrest_identity::Directory;
+use atrest_vault::{SystemClock, VaultHosts, VaultState, Vaults, VaultsConfig};
 use atrest_store::{AuditLog, Db};
 use aws_lc_rs::hkdf::{Salt, HKDF_SHA256};
 use std::time::Duration;
@@ -68,6 +72,9 @@ pub enum StartError {
     /// The directory could not be opened.
     #[error(transparent)]
     Identity(#[from] atrest_identity::Error),
+    /// The accounts service could not be opened or configured.
+    #[error("accounts: {0}")]
+    Accounts(String),
     /// TLS material could not be made or loaded.
     #[error("TLS: {0}")]
     Tls(String),
@@ -106,7 +113,6 @@ pub async fn start(settings: Settings) -> Result<RunningServer, StartError> {
         }
         None => None,
     };
-    let _ = audit;
 
     let mut names = vec![
         "localhost".to_owned(),
@@ -123,9 +129,6 @@ pub async fn start(settings: Settings) -> Result<RunningServer, StartError> {
     names.dedup();
     let tls = tls::server_config(&data, &names).map_err(|e| StartError::Tls(e.to_string()))?;
 
-    let state = AppState { directory };
-    let router = app(state, settings.max_body_bytes);
-
     let listener =
         std::net::TcpListener::bind(settings.listen).map_err(|source| StartError::Bind {
             addr: settings.listen,
@@ -135,6 +138,26 @@ pub async fn start(settings: Settings) -> Result<RunningServer, StartError> {
         .set_nonblocking(true)
         .map_err(StartError::DataDir)?;
     let addr = listener.local_addr().map_err(StartError::DataDir)?;
+
+    let vaults = Vaults::new(VaultsConfig {
+        db: db.clone(),
+        audit: audit.clone(),
+        directory: directory.clone(),
+        root: root.clone(),
+        hosts: VaultHosts {
+            dns_suffix: settings.vault_dns_suffix.clone(),
+            aliases: settings.vault_aliases.clone(),
+            public_port: Some(addr.port()),
+        },
+        clock: Arc::new(SystemClock),
+    });
+    let accounts = start_accounts(&settings, &data, addr, db, audit, &directory, root, &vaults).await?;
+    let state = AppState {
+        directory: directory.clone(),
+        vaults: VaultState::new(vaults),
+        accounts: AccountsState::new(accounts, directory),
+    };
+    let router = app(state, settings.max_body_bytes);
     let (stop, stopped) = watch::channel(false);
     let task = tokio::spawn(serve_tls(
         listener,
@@ -150,6 +173,41 @@ pub async fn start(settings: Settings) -> Result<RunningServer, StartError> {
         stop,
         task,
     })
+}
+
+/// Opens the accounts service and starts its background work (key revalidation, vault and
+/// directory event listeners, platform-key rewrap).
+#[allow(clippy::too_many_arguments)]
+async fn start_accounts(
+    settings: &Settings,
+    data: &DataDir,
+    addr: SocketAddr,
+    db: Db,
+    audit: AuditLog,
+    directory: &Directory,
+    root: atrest_crypto::SecretKey,
+    vaults: &Vaults,
+) -> Result<Accounts, StartError> {
+    let mut config = AccountsConfig::from_raw(
+        settings.accounts.clone(),
+        settings.key_check_interval,
+        data.path().join("blobs"),
+    )
+    .map_err(|e| StartError::Accounts(e.to_string()))?;
+    config.default_ca_file = Some(data.ca_cert());
+    config.public_base = format!("https://localhost:{}", addr.port());
+    let accounts = Accounts::open(AccountsDeps {
+        db,
+        audit,
+        directory: directory.clone(),
+        root,
+        vaults: Some(vaults.clone()),
+        config,
+    })
+    .await
+    .map_err(|e| StartError::Accounts(format!("{e:?}")))?;
+    accounts.start_background(Some(vaults.subscribe()));
+    Ok(accounts)
 }
 
 /// Runs the server until Ctrl-C or SIGTERM, then shuts down gracefully.

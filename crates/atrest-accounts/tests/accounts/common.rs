@@ -7,28 +7,28 @@ use atrest_server::{RawConfig, RunningServer, Settings};
 use reqwest::{Client, Method};
 use serde_json::{json, Value};
 
-pub const SUFFIX: &str = "vault.atrest.localhost";
+pub(crate) const SUFFIX: &str = "vault.atrest.localhost";
 
-pub struct Env {
-    pub server: RunningServer,
-    pub _dir: tempfile::TempDir,
-    pub client: Client,
-    pub base: String,
-    pub operator: String,
-    pub tenant: String,
-    pub sub: String,
-    pub owner_id: String,
-    pub mgmt: String,
-    pub vault_token: String,
-    pub service_token: String,
+pub(crate) struct Env {
+    pub(crate) server: RunningServer,
+    pub(crate) _dir: tempfile::TempDir,
+    pub(crate) client: Client,
+    pub(crate) base: String,
+    pub(crate) operator: String,
+    pub(crate) tenant: String,
+    pub(crate) sub: String,
+    pub(crate) owner_id: String,
+    pub(crate) mgmt: String,
+    pub(crate) vault_token: String,
+    pub(crate) service_token: String,
 }
 
-pub async fn start(tune: impl FnOnce(&mut RawConfig)) -> Env {
+pub(crate) async fn start(tune: impl FnOnce(&mut RawConfig)) -> Env {
     start_with(tune, &[]).await
 }
 
 /// Starts a server; `extra_hosts` are names the client resolves to it (vault hosts).
-pub async fn start_with(tune: impl FnOnce(&mut RawConfig), extra_hosts: &[&str]) -> Env {
+pub(crate) async fn start_with(tune: impl FnOnce(&mut RawConfig), extra_hosts: &[&str]) -> Env {
     let dir = tempfile::tempdir().unwrap();
     let mut raw = RawConfig {
         data_dir: Some(dir.path().join("data")),
@@ -64,13 +64,13 @@ pub async fn start_with(tune: impl FnOnce(&mut RawConfig), extra_hosts: &[&str])
     Env { server, _dir: dir, client, base, operator, tenant, sub, owner_id, mgmt, vault_token, service_token }
 }
 
-pub async fn token(client: &Client, base: &str, tenant: &str, id: &str, secret: &str, resource: &str) -> String {
+pub(crate) async fn token(client: &Client, base: &str, tenant: &str, id: &str, secret: &str, resource: &str) -> String {
     let form = [("grant_type", "client_credentials"), ("client_id", id), ("client_secret", secret), ("scope", &format!("{resource}/.default"))];
     let v: Value = client.post(format!("{base}/{tenant}/oauth2/v2.0/token")).form(&form).send().await.unwrap().json().await.unwrap();
     v["access_token"].as_str().unwrap_or_else(|| panic!("token: {v}")).to_owned()
 }
 
-pub async fn call(client: &Client, method: Method, url: &str, token: &str, body: Option<Value>) -> (u16, Value) {
+pub(crate) async fn call(client: &Client, method: Method, url: &str, token: &str, body: Option<Value>) -> (u16, Value) {
     let mut req = client.request(method, url).bearer_auth(token);
     if let Some(b) = body {
         req = req.json(&b);
@@ -82,36 +82,36 @@ pub async fn call(client: &Client, method: Method, url: &str, token: &str, body:
 }
 
 impl Env {
-    pub fn port(&self) -> u16 {
+    pub(crate) fn port(&self) -> u16 {
         self.server.addr.port()
     }
 
-    pub fn addr(&self) -> SocketAddr {
+    pub(crate) fn addr(&self) -> SocketAddr {
         self.server.addr
     }
 
-    pub fn account_url(&self, name: &str) -> String {
+    pub(crate) fn account_url(&self, name: &str) -> String {
         format!("{}/subscriptions/{}/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/{name}", self.base, self.sub)
     }
 
-    pub fn vault_url(&self, name: &str) -> String {
+    pub(crate) fn vault_url(&self, name: &str) -> String {
         format!("{}/subscriptions/{}/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/{name}", self.base, self.sub)
     }
 
-    pub fn keys_url(&self, vault: &str) -> String {
+    pub(crate) fn keys_url(&self, vault: &str) -> String {
         format!("https://{vault}.{SUFFIX}:{}/keys", self.port())
     }
 
-    pub async fn mgmt(&self, method: Method, url: &str, body: Option<Value>) -> (u16, Value) {
+    pub(crate) async fn mgmt(&self, method: Method, url: &str, body: Option<Value>) -> (u16, Value) {
         call(&self.client, method, url, &self.mgmt, body).await
     }
 
-    pub async fn kv(&self, method: Method, url: &str, body: Option<Value>) -> (u16, Value) {
+    pub(crate) async fn kv(&self, method: Method, url: &str, body: Option<Value>) -> (u16, Value) {
         let sep = if url.contains('?') { '&' } else { '?' };
         call(&self.client, method, &format!("{url}{sep}api-version=7.4"), &self.vault_token, body).await
     }
 
-    pub async fn create_vault(&self, name: &str, location: &str, purge_protection: bool) {
+    pub(crate) async fn create_vault(&self, name: &str, location: &str, purge_protection: bool) {
         let body = json!({"location": location, "properties": {"tenantId": self.tenant, "sku": {"family": "A", "name": "standard"},
             "enableSoftDelete": true, "enablePurgeProtection": purge_protection,
             "accessPolicies": [{"tenantId": self.tenant, "objectId": self.owner_id, "permissions": {"keys": ["all"]}}]}});
@@ -120,20 +120,20 @@ impl Env {
     }
 
     /// Creates a key; returns its version.
-    pub async fn create_key(&self, vault: &str, name: &str, body: Value) -> String {
+    pub(crate) async fn create_key(&self, vault: &str, name: &str, body: Value) -> String {
         let (status, v) = self.kv(Method::POST, &format!("{}/{name}/create", self.keys_url(vault)), Some(body)).await;
         assert_eq!(status, 200, "create key: {v}");
         v["key"]["kid"].as_str().unwrap().rsplit('/').next().unwrap().to_owned()
     }
 
-    pub async fn grant(&self, vault: &str, principal: &str, op: &str) {
+    pub(crate) async fn grant(&self, vault: &str, principal: &str, op: &str) {
         let body = json!({"properties": {"accessPolicies": [{"tenantId": self.tenant, "objectId": principal, "permissions": {"keys": ["get", "wrapKey", "unwrapKey"]}}]}});
         let (status, v) = self.mgmt(Method::PUT, &format!("{}/accessPolicies/{op}", self.vault_url(vault)), Some(body)).await;
         assert_eq!(status, 200, "access policy {op}: {v}");
     }
 
     /// Creates an account with a system-assigned identity; returns (principal id, key1).
-    pub async fn create_account(&self, name: &str, location: &str, sku: &str) -> (String, String) {
+    pub(crate) async fn create_account(&self, name: &str, location: &str, sku: &str) -> (String, String) {
         let body = json!({"location": location, "kind": "TextTranslation", "sku": {"name": sku}, "identity": {"type": "SystemAssigned"}});
         let (status, v) = self.mgmt(Method::PUT, &self.account_url(name), Some(body)).await;
         assert_eq!(status, 201, "create account: {v}");
@@ -143,23 +143,23 @@ impl Env {
         (principal, keys["key1"].as_str().unwrap().to_owned())
     }
 
-    pub async fn set_cmk(&self, account: &str, kv: Value) -> (u16, Value) {
+    pub(crate) async fn set_cmk(&self, account: &str, kv: Value) -> (u16, Value) {
         let body = json!({"properties": {"encryption": {"keySource": "Microsoft.KeyVault", "keyVaultProperties": kv}}});
         self.mgmt(Method::PATCH, &self.account_url(account), Some(body)).await
     }
 
-    pub fn data(&self, method: Method, account: &str, path: &str, key: &str) -> reqwest::RequestBuilder {
+    pub(crate) fn data(&self, method: Method, account: &str, path: &str, key: &str) -> reqwest::RequestBuilder {
         self.client.request(method, format!("{}/accounts/{account}/{path}", self.base)).header("Ocp-Apim-Subscription-Key", key)
     }
 
-    pub async fn get_dataset(&self, account: &str, name: &str, key: &str) -> (u16, Vec<u8>) {
+    pub(crate) async fn get_dataset(&self, account: &str, name: &str, key: &str) -> (u16, Vec<u8>) {
         let resp = self.data(Method::GET, account, &format!("datasets/{name}"), key).send().await.unwrap();
         (resp.status().as_u16(), resp.bytes().await.unwrap().to_vec())
     }
 }
 
 /// Polls `check` until it returns `Some`, or panics after `limit`.
-pub async fn poll<T, F, Fut>(limit: Duration, what: &str, mut check: F) -> (T, Duration)
+pub(crate) async fn poll<T, F, Fut>(limit: Duration, what: &str, mut check: F) -> (T, Duration)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
