@@ -58,7 +58,9 @@ impl BlobStores {
     /// The store of a region, created on first use.
     pub(crate) fn for_region(&self, region: &str) -> Result<Arc<RegionStore>, Error> {
         if !self.allowed.is_empty() && !self.allowed.iter().any(|r| r == region) {
-            return Err(Error::BadRequest(format!("no data store is configured for region '{region}'")));
+            return Err(Error::BadRequest(format!(
+                "no data store is configured for region '{region}'"
+            )));
         }
         let mut stores = self.stores.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(store) = stores.get(region) {
@@ -66,11 +68,21 @@ impl BlobStores {
         }
         let dir = self.root.join(region);
         std::fs::create_dir_all(&dir)?;
-        for d in [Some(dir.as_path()), dir.parent(), dir.parent().and_then(|p| p.parent())].into_iter().flatten() {
+        for d in [
+            Some(dir.as_path()),
+            dir.parent(),
+            dir.parent().and_then(|p| p.parent()),
+        ]
+        .into_iter()
+        .flatten()
+        {
             std::fs::File::open(d)?.sync_all()?;
         }
         let store = LocalFileSystem::new_with_prefix(&dir)?.with_fsync(true);
-        let store = Arc::new(RegionStore { region: region.to_owned(), store });
+        let store = Arc::new(RegionStore {
+            region: region.to_owned(),
+            store,
+        });
         stores.insert(region.to_owned(), store.clone());
         Ok(store)
     }
@@ -81,12 +93,20 @@ impl RegionStore {
         if account.location == self.region {
             Ok(())
         } else {
-            Err(Error::CrossRegion { account: account.location.clone(), store: self.region.clone() })
+            Err(Error::CrossRegion {
+                account: account.location.clone(),
+                store: self.region.clone(),
+            })
         }
     }
 
     /// Writes a stream as one object; durable when this returns. Returns the bytes written.
-    pub(crate) async fn put_stream<S>(&self, account: &Account, key: &str, stream: S) -> Result<u64, Error>
+    pub(crate) async fn put_stream<S>(
+        &self,
+        account: &Account,
+        key: &str,
+        stream: S,
+    ) -> Result<u64, Error>
     where
         S: Stream<Item = io::Result<Bytes>> + Send,
     {
@@ -122,13 +142,21 @@ impl RegionStore {
         range: Option<Range<u64>>,
     ) -> Result<BoxStream<'static, io::Result<Bytes>>, Error> {
         self.check(account)?;
-        let options = GetOptions { range: range.map(GetRange::Bounded), ..Default::default() };
+        let options = GetOptions {
+            range: range.map(GetRange::Bounded),
+            ..Default::default()
+        };
         let result = self.store.get_opts(&Path::from(key), options).await?;
         Ok(result.into_stream().map_err(io::Error::other).boxed())
     }
 
     /// Reads a whole (small) object.
-    pub(crate) async fn get_bytes(&self, account: &Account, key: &str, range: Option<Range<u64>>) -> Result<Bytes, Error> {
+    pub(crate) async fn get_bytes(
+        &self,
+        account: &Account,
+        key: &str,
+        range: Option<Range<u64>>,
+    ) -> Result<Bytes, Error> {
         let mut stream = self.get(account, key, range).await?;
         let mut out = Vec::new();
         while let Some(chunk) = stream.next().await {
@@ -162,12 +190,29 @@ mod tests {
 
     fn account(location: &str) -> Account {
         Account {
-            id: "a".into(), name: "n".into(), subscription_id: "s".into(), resource_group: "g".into(),
-            tenant_id: "t".into(), location: location.into(), kind: "TextTranslation".into(), sku: "S0".into(),
-            tags: Default::default(), identity: None, encryption: Encryption::Platform, key_vault_name: None,
-            cmk_wrapped_version: None, cmk_principal: None, mmk_version: Some(1), key_state: KeyState::Active,
-            key_state_reason: None, key_state_since: None, key_warning: None, on_key_loss: OnKeyLoss::Block,
-            data_deleted_at: None, created: 0, updated: 0,
+            id: "a".into(),
+            name: "n".into(),
+            subscription_id: "s".into(),
+            resource_group: "g".into(),
+            tenant_id: "t".into(),
+            location: location.into(),
+            kind: "TextTranslation".into(),
+            sku: "S0".into(),
+            tags: Default::default(),
+            identity: None,
+            encryption: Encryption::Platform,
+            key_vault_name: None,
+            cmk_wrapped_version: None,
+            cmk_principal: None,
+            mmk_version: Some(1),
+            key_state: KeyState::Active,
+            key_state_reason: None,
+            key_state_since: None,
+            key_warning: None,
+            on_key_loss: OnKeyLoss::Block,
+            data_deleted_at: None,
+            created: 0,
+            updated: 0,
         }
     }
 
@@ -178,13 +223,33 @@ mod tests {
         let west = stores.for_region("westeurope").unwrap();
         let a = account("westeurope");
         let data: Vec<u8> = (0..20_000_000u32).map(|i| i as u8).collect();
-        let chunks: Vec<io::Result<Bytes>> = data.chunks(1 << 20).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
-        let n = west.put_stream(&a, "a.obj", futures_util::stream::iter(chunks)).await.unwrap();
+        let chunks: Vec<io::Result<Bytes>> = data
+            .chunks(1 << 20)
+            .map(|c| Ok(Bytes::copy_from_slice(c)))
+            .collect();
+        let n = west
+            .put_stream(&a, "a.obj", futures_util::stream::iter(chunks))
+            .await
+            .unwrap();
         assert_eq!(n, data.len() as u64);
-        assert_eq!(&west.get_bytes(&a, "a.obj", Some(5..10)).await.unwrap()[..], &data[5..10]);
-        assert_eq!(west.get_bytes(&a, "a.obj", None).await.unwrap().len(), data.len());
+        assert_eq!(
+            &west.get_bytes(&a, "a.obj", Some(5..10)).await.unwrap()[..],
+            &data[5..10]
+        );
+        assert_eq!(
+            west.get_bytes(&a, "a.obj", None).await.unwrap().len(),
+            data.len()
+        );
         let east = account("eastus");
-        assert!(matches!(west.put_stream(&east, "x", futures_util::stream::iter([Ok(Bytes::from_static(b"x"))])).await, Err(Error::CrossRegion { .. })));
+        assert!(matches!(
+            west.put_stream(
+                &east,
+                "x",
+                futures_util::stream::iter([Ok(Bytes::from_static(b"x"))])
+            )
+            .await,
+            Err(Error::CrossRegion { .. })
+        ));
         west.delete(&a, "a.obj").await.unwrap();
         west.delete(&a, "a.obj").await.unwrap();
     }

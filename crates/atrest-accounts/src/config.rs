@@ -128,11 +128,7 @@ impl AccountsConfig {
             key_check_interval,
             vault_outage_limit: Duration::from_secs(raw.vault_outage_limit_secs.unwrap_or(3600)),
             key_loss_grace: Duration::from_secs(raw.key_loss_grace_secs.unwrap_or(86_400)),
-            regions: raw
-                .regions
-                .iter()
-                .map(|r| normalize_location(r))
-                .collect(),
+            regions: raw.regions.iter().map(|r| normalize_location(r)).collect(),
             remote_vaults: raw.remote_vaults,
             blob_root,
             default_ca_file: None,
@@ -168,8 +164,7 @@ mod tests {
 
     #[test]
     fn defaults_and_overrides() {
-        let raw: RawAccountsConfig =
-            toml_like(&[("F0", true)]);
+        let raw: RawAccountsConfig = toml_like(&[("F0", true)]);
         let c = AccountsConfig::from_raw(raw, Duration::from_secs(30), "/tmp".into()).unwrap();
         assert_eq!(c.sku_allows_cmk("f0"), Some(true));
         assert_eq!(c.sku_allows_cmk("S0"), Some(true));

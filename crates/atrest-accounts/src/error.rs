@@ -18,7 +18,9 @@ pub enum CmkError {
         uri: String,
     },
     /// The vault does not exist (or was deleted).
-    #[error("the key vault '{vault}' does not exist or was deleted; recover it or choose another vault")]
+    #[error(
+        "the key vault '{vault}' does not exist or was deleted; recover it or choose another vault"
+    )]
     VaultNotFound {
         /// Vault name or URI.
         vault: String,
@@ -59,7 +61,9 @@ pub enum CmkError {
         vault: String,
     },
     /// The key does not exist in the vault.
-    #[error("the key '{key}' was not found in vault '{vault}'; create it or check keyName/keyVersion")]
+    #[error(
+        "the key '{key}' was not found in vault '{vault}'; create it or check keyName/keyVersion"
+    )]
     KeyNotFound {
         /// Vault.
         vault: String,
@@ -217,7 +221,9 @@ pub enum Error {
     #[error("the key vault did not answer ({0}); nothing was changed, try again")]
     VaultUnreachable(String),
     /// The account was changed by someone else meanwhile.
-    #[error("account '{0}' was changed concurrently; nothing was changed, read it again and retry")]
+    #[error(
+        "account '{0}' was changed concurrently; nothing was changed, read it again and retry"
+    )]
     Concurrent(String),
     /// Data would leave the account's region.
     #[error("region '{store}' cannot hold data of an account in region '{account}'")]
@@ -271,7 +277,9 @@ impl Error {
                 CmkError::AccessDenied { .. } => "KeyVaultAccessDenied",
                 CmkError::SkuNoCmk { .. } => "SkuNotEligibleForCmk",
                 CmkError::NotApproved { .. } => "SubscriptionNotApprovedForCmk",
-                CmkError::VaultTenant { .. } | CmkError::VaultRegion { .. } => "KeyVaultNotEligible",
+                CmkError::VaultTenant { .. } | CmkError::VaultRegion { .. } => {
+                    "KeyVaultNotEligible"
+                }
                 _ => "InvalidKeyVaultProperties",
             },
             Self::SubscriptionNotFound(_) => "SubscriptionNotFound",

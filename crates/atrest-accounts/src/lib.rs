@@ -24,9 +24,12 @@ mod repo;
 
 pub use config::{normalize_location, AccountsConfig, ConfigError, RawAccountsConfig, RemoteVault};
 pub use domain::{
-    AccountPatch, AccountSpec, Accounts, AccountsDeps, ApiKeys, BlocklistItem, BlocklistMatch, DataCaller,
-    DatasetInfo, DeploymentInfo, Download, EncryptionSpec, IdentityType, KeyVaultSpec, LogInfo, ModelInfo,
+    AccountPatch, AccountSpec, Accounts, AccountsDeps, ApiKeys, BlocklistItem, BlocklistMatch,
+    DataCaller, DatasetInfo, DeploymentInfo, Download, EncryptionSpec, IdentityType, KeyVaultSpec,
+    LogInfo, ModelInfo,
 };
 pub use error::{CmkError, Error};
 pub use http::{router, AccountsState};
-pub use model::{Account, CmkSettings, Encryption, KeyState, OnKeyLoss, KEY_SOURCE_CMK, KEY_SOURCE_MMK};
+pub use model::{
+    Account, CmkSettings, Encryption, KeyState, OnKeyLoss, KEY_SOURCE_CMK, KEY_SOURCE_MMK,
+};

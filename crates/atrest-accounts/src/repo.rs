@@ -43,7 +43,11 @@ pub(crate) async fn by_id(pool: &SqlitePool, id: &str) -> Result<Option<Account>
 }
 
 /// Accounts in a resource group.
-pub(crate) async fn in_group(pool: &SqlitePool, sub: &str, group: &str) -> Result<Vec<Account>, Error> {
+pub(crate) async fn in_group(
+    pool: &SqlitePool,
+    sub: &str,
+    group: &str,
+) -> Result<Vec<Account>, Error> {
     let rows = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM accounts WHERE subscription_id = ? AND resource_group = ? COLLATE NOCASE ORDER BY name"
     ))
@@ -215,8 +219,12 @@ fn from_row(row: &SqliteRow) -> Result<Account, Error> {
     let source: String = row.try_get("key_source")?;
     let encryption = if source == KEY_SOURCE_CMK {
         Encryption::Customer(CmkSettings {
-            key_vault_uri: row.try_get::<Option<String>, _>("key_vault_uri")?.unwrap_or_default(),
-            key_name: row.try_get::<Option<String>, _>("key_name")?.unwrap_or_default(),
+            key_vault_uri: row
+                .try_get::<Option<String>, _>("key_vault_uri")?
+                .unwrap_or_default(),
+            key_name: row
+                .try_get::<Option<String>, _>("key_name")?
+                .unwrap_or_default(),
             key_version: row.try_get("key_version")?,
             identity_client_id: row.try_get("identity_client_req")?,
         })

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use atrest_accounts::{Accounts, AccountsConfig, AccountsDeps, AccountsState};
 use atrest_identity::Directory;
-use atrest_vault::{SystemClock, VaultHosts, VaultState, Vaults, VaultsConfig};
 use atrest_store::{AuditLog, Db};
+use atrest_vault::{SystemClock, VaultHosts, VaultState, Vaults, VaultsConfig};
 use aws_lc_rs::hkdf::{Salt, HKDF_SHA256};
 use std::time::Duration;
 
@@ -151,7 +151,8 @@ pub async fn start(settings: Settings) -> Result<RunningServer, StartError> {
         },
         clock: Arc::new(SystemClock),
     });
-    let accounts = start_accounts(&settings, &data, addr, db, audit, &directory, root, &vaults).await?;
+    let accounts =
+        start_accounts(&settings, &data, addr, db, audit, &directory, root, &vaults).await?;
     let state = AppState {
         directory: directory.clone(),
         vaults: VaultState::new(vaults),

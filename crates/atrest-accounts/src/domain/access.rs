@@ -59,7 +59,10 @@ impl Accounts {
         let Some(account) = found else {
             return Err(match caller {
                 DataCaller::ApiKey(_) => denied(),
-                DataCaller::Principal(_) => Error::NotFound { what: "account", name: name.to_owned() },
+                DataCaller::Principal(_) => Error::NotFound {
+                    what: "account",
+                    name: name.to_owned(),
+                },
             });
         };
         match caller {
@@ -72,7 +75,11 @@ impl Accounts {
             }
             DataCaller::Principal(p) => {
                 let same_tenant = p.tenant_id.eq_ignore_ascii_case(&account.tenant_id);
-                let role = self.inner.directory.role_of(p, &account.subscription_id).await?;
+                let role = self
+                    .inner
+                    .directory
+                    .role_of(p, &account.subscription_id)
+                    .await?;
                 if same_tenant && role.is_some_and(|r| r >= Role::Contributor) {
                     Ok(account)
                 } else {
@@ -104,7 +111,9 @@ impl Accounts {
                 _ if attempt == 1 => {
                     let fresh = repo::by_id(self.pool(), &account.id).await?;
                     return Err(match fresh {
-                        Some(a) if a.key_state == KeyState::KeyInaccessible => self.inaccessible(&a),
+                        Some(a) if a.key_state == KeyState::KeyInaccessible => {
+                            self.inaccessible(&a)
+                        }
                         _ => self.unavailable(account, self.now()),
                     });
                 }

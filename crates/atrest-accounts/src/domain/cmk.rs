@@ -31,20 +31,34 @@ impl Accounts {
                 if let Some(oid) = retired_identity {
                     self.inner.directory.delete_managed_identity(&oid).await?;
                 }
-                let op = if encryption_changed { "EncryptionChange" } else { "AccountUpdate" };
+                let op = if encryption_changed {
+                    "EncryptionChange"
+                } else {
+                    "AccountUpdate"
+                };
                 let detail = updated.cmk().map(|c| format!("key {}", c.key_id()));
-                self.audit(&updated, &caller.object_id, op, Ok(()), detail).await?;
+                self.audit(&updated, &caller.object_id, op, Ok(()), detail)
+                    .await?;
                 if updated.cmk().is_some() && updated.identity != account.identity {
                     // The identity changed under a CMK account: find out now what it may do.
                     let _ = self.revalidate(&updated.id).await;
                 }
-                Ok(repo::by_id(self.pool(), &updated.id).await?.unwrap_or(updated))
+                Ok(repo::by_id(self.pool(), &updated.id)
+                    .await?
+                    .unwrap_or(updated))
             }
             Err(err) => {
                 if let Some(oid) = created_identity {
                     let _ = self.inner.directory.delete_managed_identity(&oid).await;
                 }
-                self.audit(&account, &caller.object_id, "AccountUpdate", Err(&err), None).await?;
+                self.audit(
+                    &account,
+                    &caller.object_id,
+                    "AccountUpdate",
+                    Err(&err),
+                    None,
+                )
+                .await?;
                 Err(err)
             }
         }
@@ -106,7 +120,9 @@ impl Accounts {
         let mut wrapped = None;
         let mut encryption_changed = false;
         if let Some(spec) = &patch.encryption {
-            let (encryption, w) = self.new_encryption(account, &mut next, spec, wants_cmk).await?;
+            let (encryption, w) = self
+                .new_encryption(account, &mut next, spec, wants_cmk)
+                .await?;
             encryption_changed = encryption != account.encryption || w.is_some();
             next.encryption = encryption;
             wrapped = w;
@@ -146,7 +162,11 @@ impl Accounts {
             self.inner.cache.put(&before.id, (*ak).clone());
             return Ok((
                 Encryption::Platform,
-                Some(Wrapped { bytes, mmk_version: Some(version), cmk_version: None }),
+                Some(Wrapped {
+                    bytes,
+                    mmk_version: Some(version),
+                    cmk_version: None,
+                }),
             ));
         }
         let settings = parse_settings(spec)?;
@@ -178,7 +198,11 @@ impl Accounts {
         self.inner.cache.put(&before.id, (*ak).clone());
         Ok((
             Encryption::Customer(settings),
-            Some(Wrapped { bytes, mmk_version: None, cmk_version: Some(info.version) }),
+            Some(Wrapped {
+                bytes,
+                mmk_version: None,
+                cmk_version: Some(info.version),
+            }),
         ))
     }
 
@@ -203,12 +227,18 @@ impl Accounts {
                 .await?
                 .is_some_and(|s| s.cmk_approved);
             if !approved {
-                return Err(CmkError::NotApproved { subscription: account.subscription_id.clone() }.into());
+                return Err(CmkError::NotApproved {
+                    subscription: account.subscription_id.clone(),
+                }
+                .into());
             }
         }
         let (provider, vault) = self.inner.providers.resolve(&settings.key_vault_uri)?;
         let label = vault.label();
-        let vault_info = provider.vault_info(&vault).await.map_err(|e| cmk_failure(e, &label, settings, identity, account))?;
+        let vault_info = provider
+            .vault_info(&vault)
+            .await
+            .map_err(|e| cmk_failure(e, &label, settings, identity, account))?;
         if let Some(tenant) = &vault_info.tenant_id {
             if !tenant.eq_ignore_ascii_case(&account.tenant_id) {
                 return Err(CmkError::VaultTenant {
@@ -229,24 +259,49 @@ impl Accounts {
                 .into());
             }
         }
-        let mut key = KeyRef { vault, name: settings.key_name.clone(), version: settings.key_version.clone() };
-        let info = provider.get_key(identity, &key).await.map_err(|e| cmk_failure(e, &label, settings, identity, account))?;
+        let mut key = KeyRef {
+            vault,
+            name: settings.key_name.clone(),
+            version: settings.key_version.clone(),
+        };
+        let info = provider
+            .get_key(identity, &key)
+            .await
+            .map_err(|e| cmk_failure(e, &label, settings, identity, account))?;
         let level = info.recovery_level.as_str();
-        if !vault_info.soft_delete.unwrap_or(level.contains("Recoverable")) {
+        if !vault_info
+            .soft_delete
+            .unwrap_or(level.contains("Recoverable"))
+        {
             return Err(CmkError::SoftDeleteOff { vault: label }.into());
         }
-        if !vault_info.purge_protection.unwrap_or(!level.contains("Purgeable")) {
+        if !vault_info
+            .purge_protection
+            .unwrap_or(!level.contains("Purgeable"))
+        {
             return Err(CmkError::PurgeProtectionOff { vault: label }.into());
         }
         let key_label = settings.key_id();
         if info.kty != "RSA" && info.kty != "RSA-HSM" {
-            return Err(CmkError::KeyNotRsa { key: key_label, kty: info.kty }.into());
+            return Err(CmkError::KeyNotRsa {
+                key: key_label,
+                kty: info.kty,
+            }
+            .into());
         }
         if !info.enabled {
-            return Err(CmkError::KeyDisabled { vault: label, key: key_label }.into());
+            return Err(CmkError::KeyDisabled {
+                vault: label,
+                key: key_label,
+            }
+            .into());
         }
         if info.exp.is_some_and(|exp| exp <= self.now()) {
-            return Err(CmkError::KeyExpired { vault: label, key: key_label }.into());
+            return Err(CmkError::KeyExpired {
+                vault: label,
+                key: key_label,
+            }
+            .into());
         }
         for op in ["wrapKey", "unwrapKey"] {
             if !info.key_ops.iter().any(|o| o == op) {
@@ -255,12 +310,27 @@ impl Accounts {
         }
         let sizes = &self.inner.config.rsa_key_sizes;
         if !sizes.contains(&info.bits) {
-            let allowed = sizes.iter().map(ToString::to_string).collect::<Vec<_>>().join(" or ");
-            return Err(CmkError::KeySize { key: key_label, bits: info.bits, allowed }.into());
+            let allowed = sizes
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(" or ");
+            return Err(CmkError::KeySize {
+                key: key_label,
+                bits: info.bits,
+                allowed,
+            }
+            .into());
         }
         key.version = Some(info.version.clone());
-        let wrapped = provider.wrap(identity, &key, ak).await.map_err(|e| cmk_failure(e, &label, settings, identity, account))?;
-        let back = provider.unwrap(identity, &key, &wrapped).await.map_err(|e| cmk_failure(e, &label, settings, identity, account))?;
+        let wrapped = provider
+            .wrap(identity, &key, ak)
+            .await
+            .map_err(|e| cmk_failure(e, &label, settings, identity, account))?;
+        let back = provider
+            .unwrap(identity, &key, &wrapped)
+            .await
+            .map_err(|e| cmk_failure(e, &label, settings, identity, account))?;
         if back != *ak {
             return Err(CmkError::RoundTrip { key: key_label }.into());
         }
@@ -272,14 +342,29 @@ impl Accounts {
             .config
             .sku_allows_cmk(sku)
             .map(|_| ())
-            .ok_or_else(|| Error::BadRequest(format!("sku '{sku}' is not offered; use one of: {}", self.inner.config.skus.keys().cloned().collect::<Vec<_>>().join(", "))))
+            .ok_or_else(|| {
+                Error::BadRequest(format!(
+                    "sku '{sku}' is not offered; use one of: {}",
+                    self.inner
+                        .config
+                        .skus
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            })
     }
 
     fn check_sku_cmk(&self, sku: &str) -> Result<(), Error> {
         if self.inner.config.sku_allows_cmk(sku) == Some(true) {
             Ok(())
         } else {
-            Err(CmkError::SkuNoCmk { sku: sku.to_owned(), allowed: self.inner.config.cmk_skus() }.into())
+            Err(CmkError::SkuNoCmk {
+                sku: sku.to_owned(),
+                allowed: self.inner.config.cmk_skus(),
+            }
+            .into())
         }
     }
 }
@@ -287,21 +372,29 @@ impl Accounts {
 /// Normalizes `keyVaultProperties`: a key URI in `keyVaultUri` supplies name and version.
 fn parse_settings(spec: &EncryptionSpec) -> Result<CmkSettings, Error> {
     let kv = spec.key_vault.clone().unwrap_or_default();
-    let uri = kv
-        .key_vault_uri
-        .filter(|u| !u.is_empty())
-        .ok_or_else(|| CmkError::BadKeyReference("keyVaultProperties.keyVaultUri is required".into()))?;
+    let uri = kv.key_vault_uri.filter(|u| !u.is_empty()).ok_or_else(|| {
+        CmkError::BadKeyReference("keyVaultProperties.keyVaultUri is required".into())
+    })?;
     let (vault_uri, uri_name, uri_version) = split_key_uri(&uri)?;
     let key_name = kv
         .key_name
         .filter(|n| !n.is_empty())
         .or(uri_name)
-        .ok_or_else(|| CmkError::BadKeyReference("keyVaultProperties.keyName is required (or give a key URI)".into()))?;
+        .ok_or_else(|| {
+            CmkError::BadKeyReference(
+                "keyVaultProperties.keyName is required (or give a key URI)".into(),
+            )
+        })?;
     if !atrest_vault::valid_key_name(&key_name) {
-        return Err(CmkError::BadKeyReference(format!("'{key_name}' is not a valid key name")).into());
+        return Err(
+            CmkError::BadKeyReference(format!("'{key_name}' is not a valid key name")).into(),
+        );
     }
     let key_version = kv.key_version.filter(|v| !v.is_empty()).or(uri_version);
-    if key_version.as_ref().is_some_and(|v| !v.bytes().all(|b| b.is_ascii_alphanumeric())) {
+    if key_version
+        .as_ref()
+        .is_some_and(|v| !v.bytes().all(|b| b.is_ascii_alphanumeric()))
+    {
         return Err(CmkError::BadKeyReference("keyVersion must be a key version id".into()).into());
     }
     Ok(CmkSettings {
@@ -329,9 +422,20 @@ pub(super) fn cmk_failure(
             hint: new_principal_hint(account, identity),
         }
         .into(),
-        ProviderError::VaultNotFound => CmkError::VaultNotFound { vault: vault.to_owned() }.into(),
-        ProviderError::KeyNotFound => CmkError::KeyNotFound { vault: vault.to_owned(), key }.into(),
-        ProviderError::KeyDisabled => CmkError::KeyDisabled { vault: vault.to_owned(), key }.into(),
+        ProviderError::VaultNotFound => CmkError::VaultNotFound {
+            vault: vault.to_owned(),
+        }
+        .into(),
+        ProviderError::KeyNotFound => CmkError::KeyNotFound {
+            vault: vault.to_owned(),
+            key,
+        }
+        .into(),
+        ProviderError::KeyDisabled => CmkError::KeyDisabled {
+            vault: vault.to_owned(),
+            key,
+        }
+        .into(),
         ProviderError::Invalid(m) => CmkError::BadKeyReference(m).into(),
         ProviderError::Transient(m) => Error::VaultUnreachable(m),
     }

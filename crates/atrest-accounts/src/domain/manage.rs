@@ -106,15 +106,25 @@ impl Accounts {
         spec: AccountSpec,
     ) -> Result<(Account, bool), Error> {
         let subscription = self
-            .authorize_mgmt(caller, sub, Role::Contributor, "Microsoft.CognitiveServices/accounts/write", scope(sub, group, name))
+            .authorize_mgmt(
+                caller,
+                sub,
+                Role::Contributor,
+                "Microsoft.CognitiveServices/accounts/write",
+                scope(sub, group, name),
+            )
             .await?;
         if let Some(existing) = repo::by_name(self.pool(), name).await? {
             if !existing.subscription_id.eq_ignore_ascii_case(sub)
                 || !existing.resource_group.eq_ignore_ascii_case(group)
             {
-                return Err(Error::Conflict { what: "account name", name: name.to_owned() });
+                return Err(Error::Conflict {
+                    what: "account name",
+                    name: name.to_owned(),
+                });
             }
-            if normalize_location(&spec.location) != existing.location || spec.kind != existing.kind {
+            if normalize_location(&spec.location) != existing.location || spec.kind != existing.kind
+            {
                 return Err(Error::BadRequest(format!(
                     "the location ('{}') and kind ('{}') of account '{name}' cannot be changed",
                     existing.location, existing.kind
@@ -127,7 +137,10 @@ impl Accounts {
                 encryption: spec.encryption,
                 on_key_loss: spec.on_key_loss,
             };
-            return self.apply_patch(caller, existing, patch).await.map(|a| (a, false));
+            return self
+                .apply_patch(caller, existing, patch)
+                .await
+                .map(|a| (a, false));
         }
         if !valid_account_name(name) {
             return Err(Error::BadRequest(format!(
@@ -136,7 +149,9 @@ impl Accounts {
         }
         let location = normalize_location(&spec.location);
         if location.is_empty() || !location.bytes().all(|b| b.is_ascii_alphanumeric()) {
-            return Err(Error::BadRequest("location is required, e.g. westeurope".into()));
+            return Err(Error::BadRequest(
+                "location is required, e.g. westeurope".into(),
+            ));
         }
         let regions = &self.inner.config.regions;
         if !regions.is_empty() && !regions.contains(&location) && location != "global" {
@@ -146,14 +161,16 @@ impl Accounts {
             )));
         }
         if !KINDS.contains(&spec.kind.as_str()) {
-            return Err(Error::BadRequest(format!("kind '{}' is not supported; use one of: {}", spec.kind, KINDS.join(", "))));
+            return Err(Error::BadRequest(format!(
+                "kind '{}' is not supported; use one of: {}",
+                spec.kind,
+                KINDS.join(", ")
+            )));
         }
         self.check_sku(&spec.sku)?;
-        if spec
-            .encryption
-            .as_ref()
-            .is_some_and(|e| e.key_source.eq_ignore_ascii_case(KEY_SOURCE_CMK) || e.key_vault.is_some())
-        {
+        if spec.encryption.as_ref().is_some_and(|e| {
+            e.key_source.eq_ignore_ascii_case(KEY_SOURCE_CMK) || e.key_vault.is_some()
+        }) {
             return Err(Error::CmkOnCreate);
         }
         let now = self.now();
@@ -185,9 +202,17 @@ impl Accounts {
         let ak = SecretKey::generate()?;
         let (version, bytes) = self.inner.ring.wrap(&ak, &account.id)?;
         account.mmk_version = Some(version);
-        let wrapped = Wrapped { bytes, mmk_version: Some(version), cmk_version: None };
+        let wrapped = Wrapped {
+            bytes,
+            mmk_version: Some(version),
+            cmk_version: None,
+        };
         if spec.identity == Some(IdentityType::SystemAssigned) {
-            let mi = self.inner.directory.create_managed_identity(&account.tenant_id, &account.resource_id()).await?;
+            let mi = self
+                .inner
+                .directory
+                .create_managed_identity(&account.tenant_id, &account.resource_id())
+                .await?;
             account.identity = Some((mi.object_id, mi.client_id));
         }
         let (h1, h2) = (self.new_key_hash()?, self.new_key_hash()?);
@@ -203,27 +228,54 @@ impl Accounts {
                 let _ = self.inner.directory.delete_managed_identity(oid).await;
             }
             return Err(if repo::by_name(self.pool(), name).await?.is_some() {
-                Error::Conflict { what: "account name", name: name.to_owned() }
+                Error::Conflict {
+                    what: "account name",
+                    name: name.to_owned(),
+                }
             } else {
                 err
             });
         }
         self.inner.cache.put(&account.id, ak);
-        self.audit(&account, &caller.object_id, "AccountCreate", Ok(()), None).await?;
+        self.audit(&account, &caller.object_id, "AccountCreate", Ok(()), None)
+            .await?;
         Ok((account, true))
     }
 
     /// Reads an account.
-    pub async fn get_account(&self, caller: &Principal, sub: &str, group: &str, name: &str) -> Result<Account, Error> {
-        self.authorize_mgmt(caller, sub, Role::Reader, "Microsoft.CognitiveServices/accounts/read", scope(sub, group, name))
-            .await?;
+    pub async fn get_account(
+        &self,
+        caller: &Principal,
+        sub: &str,
+        group: &str,
+        name: &str,
+    ) -> Result<Account, Error> {
+        self.authorize_mgmt(
+            caller,
+            sub,
+            Role::Reader,
+            "Microsoft.CognitiveServices/accounts/read",
+            scope(sub, group, name),
+        )
+        .await?;
         self.account_in_group(sub, group, name).await
     }
 
     /// Lists the accounts of a resource group.
-    pub async fn list_accounts(&self, caller: &Principal, sub: &str, group: &str) -> Result<Vec<Account>, Error> {
-        self.authorize_mgmt(caller, sub, Role::Reader, "Microsoft.CognitiveServices/accounts/read", scope(sub, group, ""))
-            .await?;
+    pub async fn list_accounts(
+        &self,
+        caller: &Principal,
+        sub: &str,
+        group: &str,
+    ) -> Result<Vec<Account>, Error> {
+        self.authorize_mgmt(
+            caller,
+            sub,
+            Role::Reader,
+            "Microsoft.CognitiveServices/accounts/read",
+            scope(sub, group, ""),
+        )
+        .await?;
         repo::in_group(self.pool(), sub, group).await
     }
 
@@ -236,34 +288,58 @@ impl Accounts {
         name: &str,
         patch: AccountPatch,
     ) -> Result<Account, Error> {
-        self.authorize_mgmt(caller, sub, Role::Contributor, "Microsoft.CognitiveServices/accounts/write", scope(sub, group, name))
-            .await?;
+        self.authorize_mgmt(
+            caller,
+            sub,
+            Role::Contributor,
+            "Microsoft.CognitiveServices/accounts/write",
+            scope(sub, group, name),
+        )
+        .await?;
         let account = self.account_in_group(sub, group, name).await?;
         self.apply_patch(caller, account, patch).await
     }
 
     /// Deletes an account: destroys the wrapped key first (crypto-shredding everything stored
     /// under it), then the blobs, then its managed identity. Returns whether it existed.
-    pub async fn delete_account(&self, caller: &Principal, sub: &str, group: &str, name: &str) -> Result<bool, Error> {
-        self.authorize_mgmt(caller, sub, Role::Contributor, "Microsoft.CognitiveServices/accounts/delete", scope(sub, group, name))
-            .await?;
+    pub async fn delete_account(
+        &self,
+        caller: &Principal,
+        sub: &str,
+        group: &str,
+        name: &str,
+    ) -> Result<bool, Error> {
+        self.authorize_mgmt(
+            caller,
+            sub,
+            Role::Contributor,
+            "Microsoft.CognitiveServices/accounts/delete",
+            scope(sub, group, name),
+        )
+        .await?;
         let Ok(account) = self.account_in_group(sub, group, name).await else {
             return Ok(false);
         };
-        let blob_keys: Vec<(String,)> = sqlx::query_as("SELECT blob_key FROM account_objects WHERE account_id = ?")
-            .bind(&account.id)
-            .fetch_all(self.pool())
-            .await?;
+        let blob_keys: Vec<(String,)> =
+            sqlx::query_as("SELECT blob_key FROM account_objects WHERE account_id = ?")
+                .bind(&account.id)
+                .fetch_all(self.pool())
+                .await?;
         // Overwrite the wrapped key before deleting the row, with secure_delete so freed pages
         // are zeroed: the account key cannot be recovered from the database file afterwards.
         let mut conn = self.pool().acquire().await?;
-        sqlx::query("PRAGMA secure_delete = ON").execute(&mut *conn).await?;
+        sqlx::query("PRAGMA secure_delete = ON")
+            .execute(&mut *conn)
+            .await?;
         let mut tx = sqlx::Connection::begin(&mut *conn).await?;
         sqlx::query("UPDATE accounts SET wrapped_ak = zeroblob(length(wrapped_ak)) WHERE id = ?")
             .bind(&account.id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM accounts WHERE id = ?").bind(&account.id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM accounts WHERE id = ?")
+            .bind(&account.id)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         drop(conn);
         self.inner.cache.forget(&account.id);
@@ -276,18 +352,39 @@ impl Accounts {
         if let Some((oid, _)) = &account.identity {
             self.inner.directory.delete_managed_identity(oid).await?;
         }
-        self.audit(&account, &caller.object_id, "AccountDelete", Ok(()), Some("account key destroyed (crypto-shredded)".into()))
-            .await?;
+        self.audit(
+            &account,
+            &caller.object_id,
+            "AccountDelete",
+            Ok(()),
+            Some("account key destroyed (crypto-shredded)".into()),
+        )
+        .await?;
         Ok(true)
     }
 
     /// The two data-plane keys.
-    pub async fn list_keys(&self, caller: &Principal, sub: &str, group: &str, name: &str) -> Result<ApiKeys, Error> {
-        self.authorize_mgmt(caller, sub, Role::Contributor, "Microsoft.CognitiveServices/accounts/listKeys/action", scope(sub, group, name))
-            .await?;
+    pub async fn list_keys(
+        &self,
+        caller: &Principal,
+        sub: &str,
+        group: &str,
+        name: &str,
+    ) -> Result<ApiKeys, Error> {
+        self.authorize_mgmt(
+            caller,
+            sub,
+            Role::Contributor,
+            "Microsoft.CognitiveServices/accounts/listKeys/action",
+            scope(sub, group, name),
+        )
+        .await?;
         let account = self.account_in_group(sub, group, name).await?;
         let (h1, h2) = repo::key_hashes(self.pool(), &account.id).await?;
-        Ok(ApiKeys { key1: self.key_from_hash(&h1)?, key2: self.key_from_hash(&h2)? })
+        Ok(ApiKeys {
+            key1: self.key_from_hash(&h1)?,
+            key2: self.key_from_hash(&h2)?,
+        })
     }
 
     /// Replaces `Key1` or `Key2` with a new random key; the old one stops working at once.
@@ -299,8 +396,14 @@ impl Accounts {
         name: &str,
         which: &str,
     ) -> Result<ApiKeys, Error> {
-        self.authorize_mgmt(caller, sub, Role::Contributor, "Microsoft.CognitiveServices/accounts/regenerateKey/action", scope(sub, group, name))
-            .await?;
+        self.authorize_mgmt(
+            caller,
+            sub,
+            Role::Contributor,
+            "Microsoft.CognitiveServices/accounts/regenerateKey/action",
+            scope(sub, group, name),
+        )
+        .await?;
         let account = self.account_in_group(sub, group, name).await?;
         let fresh = self.new_key_hash()?;
         match which.to_ascii_lowercase().as_str() {
@@ -308,18 +411,30 @@ impl Accounts {
             "key2" => repo::set_key_hashes(self.pool(), &account.id, None, Some(&fresh)).await?,
             _ => return Err(Error::BadRequest("keyName must be Key1 or Key2".into())),
         }
-        self.audit(&account, &caller.object_id, "RegenerateKey", Ok(()), Some(which.to_owned())).await?;
+        self.audit(
+            &account,
+            &caller.object_id,
+            "RegenerateKey",
+            Ok(()),
+            Some(which.to_owned()),
+        )
+        .await?;
         self.list_keys(caller, sub, group, name).await
     }
 
     /// Whether `presented` is one of the account's data-plane keys (constant time).
-    pub(super) async fn api_key_matches(&self, account: &Account, presented: &str) -> Result<bool, Error> {
+    pub(super) async fn api_key_matches(
+        &self,
+        account: &Account,
+        presented: &str,
+    ) -> Result<bool, Error> {
         let (h1, h2) = repo::key_hashes(self.pool(), &account.id).await?;
         let hash = hex::encode(digest::digest(&digest::SHA256, presented.as_bytes()));
         let mut ok = false;
         for stored in [h1, h2] {
             let stored_hash = stored.split_once(':').map_or("", |(_, h)| h);
-            ok |= constant_time::verify_slices_are_equal(stored_hash.as_bytes(), hash.as_bytes()).is_ok();
+            ok |= constant_time::verify_slices_are_equal(stored_hash.as_bytes(), hash.as_bytes())
+                .is_ok();
         }
         Ok(ok)
     }
@@ -329,7 +444,10 @@ impl Accounts {
     fn new_key_hash(&self) -> Result<String, Error> {
         let salt = hex::encode(atrest_crypto::random::bytes(16)?);
         let key = self.derive_api_key(&salt);
-        Ok(format!("{salt}:{}", hex::encode(digest::digest(&digest::SHA256, key.as_bytes()))))
+        Ok(format!(
+            "{salt}:{}",
+            hex::encode(digest::digest(&digest::SHA256, key.as_bytes()))
+        ))
     }
 
     fn key_from_hash(&self, stored: &str) -> Result<Zeroizing<String>, Error> {
@@ -339,7 +457,9 @@ impl Accounts {
 
     fn derive_api_key(&self, salt: &str) -> Zeroizing<String> {
         let key = self.inner.ring.index_key("api-keys");
-        Zeroizing::new(hex::encode(&hmac::sign(&key, salt.as_bytes()).as_ref()[..16]))
+        Zeroizing::new(hex::encode(
+            &hmac::sign(&key, salt.as_bytes()).as_ref()[..16],
+        ))
     }
 
     fn check_sku(&self, sku: &str) -> Result<(), Error> {
@@ -347,15 +467,32 @@ impl Accounts {
             Some(_) => Ok(()),
             None => Err(Error::BadRequest(format!(
                 "sku '{sku}' is not offered; use one of: {}",
-                self.inner.config.skus.keys().cloned().collect::<Vec<_>>().join(", ")
+                self.inner
+                    .config
+                    .skus
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ))),
         }
     }
 
-    pub(super) async fn account_in_group(&self, sub: &str, group: &str, name: &str) -> Result<Account, Error> {
+    pub(super) async fn account_in_group(
+        &self,
+        sub: &str,
+        group: &str,
+        name: &str,
+    ) -> Result<Account, Error> {
         repo::by_name(self.pool(), name)
             .await?
-            .filter(|a| a.subscription_id.eq_ignore_ascii_case(sub) && a.resource_group.eq_ignore_ascii_case(group))
-            .ok_or_else(|| Error::NotFound { what: "account", name: name.to_owned() })
+            .filter(|a| {
+                a.subscription_id.eq_ignore_ascii_case(sub)
+                    && a.resource_group.eq_ignore_ascii_case(group)
+            })
+            .ok_or_else(|| Error::NotFound {
+                what: "account",
+                name: name.to_owned(),
+            })
     }
 }

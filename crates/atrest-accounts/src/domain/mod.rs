@@ -22,8 +22,8 @@ use atrest_vault::Vaults;
 
 pub use access::DataCaller;
 pub use data::DatasetInfo;
-pub use objects::Download;
 pub use manage::{AccountPatch, AccountSpec, ApiKeys, EncryptionSpec, IdentityType, KeyVaultSpec};
+pub use objects::Download;
 pub use safety::{BlocklistItem, BlocklistMatch};
 pub use speech::LogInfo;
 pub use translator::{DeploymentInfo, ModelInfo};
@@ -100,8 +100,7 @@ impl Accounts {
             remotes.push((remote.clone(), Arc::new(provider)));
         }
         let providers = Providers::new(
-            deps.vaults
-                .map(|v| Arc::new(InProcessProvider::new(v))),
+            deps.vaults.map(|v| Arc::new(InProcessProvider::new(v))),
             remotes,
         );
         let blobs = BlobStores::new(deps.config.blob_root.clone(), deps.config.regions.clone());
@@ -141,8 +140,13 @@ impl Accounts {
         }
         let version = self.inner.ring.rotate().await?;
         let moved = self.inner.ring.rewrap_all().await?;
-        self.audit_system("platform", None, "platformKeyRotate", &format!("version {version}; {moved} keys rewrapped"))
-            .await?;
+        self.audit_system(
+            "platform",
+            None,
+            "platformKeyRotate",
+            &format!("version {version}; {moved} keys rewrapped"),
+        )
+        .await?;
         Ok(version)
     }
 
@@ -235,8 +239,14 @@ impl Accounts {
     ) -> Result<(), Error> {
         match account {
             Some(a) => {
-                self.audit(a, "atrest-accounts", operation, Ok(()), Some(detail.to_owned()))
-                    .await
+                self.audit(
+                    a,
+                    "atrest-accounts",
+                    operation,
+                    Ok(()),
+                    Some(detail.to_owned()),
+                )
+                .await
             }
             None => {
                 self.inner

@@ -58,14 +58,35 @@ pub(super) fn name_index(ak: &SecretKey, kind: &str, name: &str) -> String {
 }
 
 /// Encrypts small metadata (a name, a JSON document) under the account key.
-pub(super) fn seal_small(ak: &SecretKey, account: &Account, object_id: &str, purpose: &str, plain: &[u8]) -> Result<Vec<u8>, Error> {
+pub(super) fn seal_small(
+    ak: &SecretKey,
+    account: &Account,
+    object_id: &str,
+    purpose: &str,
+    plain: &[u8],
+) -> Result<Vec<u8>, Error> {
     let header = Header::new(stream::DEFAULT_SEGMENT_SIZE, &key_ref(account))?;
-    Ok(stream::encrypt_to_vec(ak, &header, &context(account, object_id, purpose), plain)?)
+    Ok(stream::encrypt_to_vec(
+        ak,
+        &header,
+        &context(account, object_id, purpose),
+        plain,
+    )?)
 }
 
 /// Decrypts what [`seal_small`] made.
-pub(super) fn open_small(ak: &SecretKey, account: &Account, object_id: &str, purpose: &str, sealed: &[u8]) -> Result<Vec<u8>, Error> {
-    Ok(stream::decrypt_to_vec(ak, &context(account, object_id, purpose), sealed)?)
+pub(super) fn open_small(
+    ak: &SecretKey,
+    account: &Account,
+    object_id: &str,
+    purpose: &str,
+    sealed: &[u8],
+) -> Result<Vec<u8>, Error> {
+    Ok(stream::decrypt_to_vec(
+        ak,
+        &context(account, object_id, purpose),
+        sealed,
+    )?)
 }
 
 /// A decrypting download.
@@ -82,7 +103,10 @@ pub struct Download {
 
 impl std::fmt::Debug for Download {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Download").field("size", &self.size).field("range", &self.range).finish_non_exhaustive()
+        f.debug_struct("Download")
+            .field("size", &self.size)
+            .field("range", &self.range)
+            .finish_non_exhaustive()
     }
 }
 
@@ -111,7 +135,8 @@ impl Accounts {
             chunk
         });
         let header = Header::new(stream::DEFAULT_SEGMENT_SIZE, &key_ref(account))?;
-        let encrypted = EncryptStream::new(counted, ak, &header, &context(account, object_id, "data"));
+        let encrypted =
+            EncryptStream::new(counted, ak, &header, &context(account, object_id, "data"));
         let stored = match store.put_stream(account, &blob_key, encrypted).await {
             Ok(n) => n,
             Err(e) => {
@@ -127,50 +152,98 @@ impl Accounts {
     }
 
     /// Decrypts an object, or the plaintext `range` of it reading only the covering segments.
-    pub(super) async fn read_object(&self, account: &Account, ak: &SecretKey, row: &ObjectRow, range: Option<Range<u64>>) -> Result<Download, Error> {
+    pub(super) async fn read_object(
+        &self,
+        account: &Account,
+        ak: &SecretKey,
+        row: &ObjectRow,
+        range: Option<Range<u64>>,
+    ) -> Result<Download, Error> {
         let store = self.inner.blobs.for_account(account)?;
         let ctx = context(account, &row.id, "data");
         let Some(range) = range else {
             let raw = store.get(account, &row.blob_key, None).await?;
-            return Ok(Download { size: row.size, sha256: row.sha256.clone(), range: None, body: DecryptStream::new(raw, ak, &ctx).boxed() });
+            return Ok(Download {
+                size: row.size,
+                sha256: row.sha256.clone(),
+                range: None,
+                body: DecryptStream::new(raw, ak, &ctx).boxed(),
+            });
         };
         let head_len = (stream::MAX_HEADER_LEN as u64).min(row.stored_size);
-        let head = store.get_bytes(account, &row.blob_key, Some(0..head_len)).await?;
+        let head = store
+            .get_bytes(account, &row.blob_key, Some(0..head_len))
+            .await?;
         let header = Header::parse(&head)?;
         let layout = ObjectLayout::new(&header, row.stored_size)?;
-        let span = layout.span(range.clone()).map_err(|_| Error::RangeNotSatisfiable { len: row.size })?;
-        let raw = store.get(account, &row.blob_key, Some(span.ciphertext.clone())).await?;
+        let span = layout
+            .span(range.clone())
+            .map_err(|_| Error::RangeNotSatisfiable { len: row.size })?;
+        let raw = store
+            .get(account, &row.blob_key, Some(span.ciphertext.clone()))
+            .await?;
         let body = DecryptStream::for_span(raw, ak, &header, &ctx, &span).boxed();
-        Ok(Download { size: row.size, sha256: row.sha256.clone(), range: Some((range.start, range.end - 1)), body })
+        Ok(Download {
+            size: row.size,
+            sha256: row.sha256.clone(),
+            range: Some((range.start, range.end - 1)),
+            body,
+        })
     }
 
     /// Looks an object up by name.
-    pub(super) async fn find_object(&self, account: &Account, ak: &SecretKey, kind: &str, name: &str) -> Result<Option<ObjectRow>, Error> {
-        let row = sqlx::query("SELECT * FROM account_objects WHERE account_id = ? AND kind = ? AND name_index = ?")
-            .bind(&account.id)
-            .bind(kind)
-            .bind(name_index(ak, kind, name))
-            .fetch_optional(self.pool())
-            .await?;
-        row.map(|r| self.object_from_row(account, ak, &r)).transpose()
+    pub(super) async fn find_object(
+        &self,
+        account: &Account,
+        ak: &SecretKey,
+        kind: &str,
+        name: &str,
+    ) -> Result<Option<ObjectRow>, Error> {
+        let row = sqlx::query(
+            "SELECT * FROM account_objects WHERE account_id = ? AND kind = ? AND name_index = ?",
+        )
+        .bind(&account.id)
+        .bind(kind)
+        .bind(name_index(ak, kind, name))
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|r| self.object_from_row(account, ak, &r))
+            .transpose()
     }
 
     /// Every object of a kind, oldest first.
-    pub(super) async fn list_objects(&self, account: &Account, ak: &SecretKey, kind: &str) -> Result<Vec<ObjectRow>, Error> {
-        let rows = sqlx::query("SELECT * FROM account_objects WHERE account_id = ? AND kind = ? ORDER BY created, id")
-            .bind(&account.id)
-            .bind(kind)
-            .fetch_all(self.pool())
-            .await?;
-        rows.iter().map(|r| self.object_from_row(account, ak, r)).collect()
+    pub(super) async fn list_objects(
+        &self,
+        account: &Account,
+        ak: &SecretKey,
+        kind: &str,
+    ) -> Result<Vec<ObjectRow>, Error> {
+        let rows = sqlx::query(
+            "SELECT * FROM account_objects WHERE account_id = ? AND kind = ? ORDER BY created, id",
+        )
+        .bind(&account.id)
+        .bind(kind)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| self.object_from_row(account, ak, r))
+            .collect()
     }
 
-    fn object_from_row(&self, account: &Account, ak: &SecretKey, row: &sqlx::sqlite::SqliteRow) -> Result<ObjectRow, Error> {
+    fn object_from_row(
+        &self,
+        account: &Account,
+        ak: &SecretKey,
+        row: &sqlx::sqlite::SqliteRow,
+    ) -> Result<ObjectRow, Error> {
         let id: String = row.try_get("id")?;
         let sealed: Vec<u8> = row.try_get("name_sealed")?;
-        let name = String::from_utf8(open_small(ak, account, &id, "name", &sealed)?).map_err(Error::internal)?;
+        let name = String::from_utf8(open_small(ak, account, &id, "name", &sealed)?)
+            .map_err(Error::internal)?;
         let meta: Option<Vec<u8>> = row.try_get("meta")?;
-        let meta = meta.map(|m| open_small(ak, account, &id, "meta", &m)).transpose()?;
+        let meta = meta
+            .map(|m| open_small(ak, account, &id, "meta", &m))
+            .transpose()?;
         Ok(ObjectRow {
             id,
             name,
@@ -184,10 +257,20 @@ impl Accounts {
     }
 
     /// Commits an object's row, replacing a same-named one (whose blob is then deleted).
-    pub(super) async fn commit_object(&self, account: &Account, ak: &SecretKey, kind: &str, row: &ObjectRow) -> Result<(), Error> {
+    pub(super) async fn commit_object(
+        &self,
+        account: &Account,
+        ak: &SecretKey,
+        kind: &str,
+        row: &ObjectRow,
+    ) -> Result<(), Error> {
         let index = name_index(ak, kind, &row.name);
         let name_sealed = seal_small(ak, account, &row.id, "name", row.name.as_bytes())?;
-        let meta = row.meta.as_ref().map(|m| seal_small(ak, account, &row.id, "meta", m)).transpose()?;
+        let meta = row
+            .meta
+            .as_ref()
+            .map(|m| seal_small(ak, account, &row.id, "meta", m))
+            .transpose()?;
         let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
         let old: Option<(String,)> = sqlx::query_as("DELETE FROM account_objects WHERE account_id = ? AND kind = ? AND name_index = ? RETURNING blob_key")
             .bind(&account.id)
@@ -214,13 +297,24 @@ impl Accounts {
         .await?;
         tx.commit().await?;
         if let Some((blob,)) = old {
-            let _ = self.inner.blobs.for_account(account)?.delete(account, &blob).await;
+            let _ = self
+                .inner
+                .blobs
+                .for_account(account)?
+                .delete(account, &blob)
+                .await;
         }
         Ok(())
     }
 
     /// Deletes an object by name; returns whether it existed.
-    pub(super) async fn remove_object(&self, account: &Account, ak: &SecretKey, kind: &str, name: &str) -> Result<bool, Error> {
+    pub(super) async fn remove_object(
+        &self,
+        account: &Account,
+        ak: &SecretKey,
+        kind: &str,
+        name: &str,
+    ) -> Result<bool, Error> {
         let old: Option<(String,)> = sqlx::query_as("DELETE FROM account_objects WHERE account_id = ? AND kind = ? AND name_index = ? RETURNING blob_key")
             .bind(&account.id)
             .bind(kind)
@@ -228,7 +322,11 @@ impl Accounts {
             .fetch_optional(self.pool())
             .await?;
         if let Some((blob,)) = &old {
-            self.inner.blobs.for_account(account)?.delete(account, blob).await?;
+            self.inner
+                .blobs
+                .for_account(account)?
+                .delete(account, blob)
+                .await?;
         }
         Ok(old.is_some())
     }
@@ -236,21 +334,37 @@ impl Accounts {
     /// `onKeyLoss: delete`: removes every stored object and blocklist item of the account.
     pub(super) async fn delete_account_data(&self, account: &Account) -> Result<(), Error> {
         let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
-        let blobs: Vec<(String,)> = sqlx::query_as("DELETE FROM account_objects WHERE account_id = ? RETURNING blob_key")
-            .bind(&account.id)
-            .fetch_all(&mut *tx)
-            .await?;
+        let blobs: Vec<(String,)> =
+            sqlx::query_as("DELETE FROM account_objects WHERE account_id = ? RETURNING blob_key")
+                .bind(&account.id)
+                .fetch_all(&mut *tx)
+                .await?;
         for table in ["blocklist_items", "deployments"] {
-            sqlx::query(&format!("DELETE FROM {table} WHERE account_id = ?")).bind(&account.id).execute(&mut *tx).await?;
+            sqlx::query(&format!("DELETE FROM {table} WHERE account_id = ?"))
+                .bind(&account.id)
+                .execute(&mut *tx)
+                .await?;
         }
-        sqlx::query("UPDATE accounts SET data_deleted_at = ? WHERE id = ?").bind(self.now()).bind(&account.id).execute(&mut *tx).await?;
+        sqlx::query("UPDATE accounts SET data_deleted_at = ? WHERE id = ?")
+            .bind(self.now())
+            .bind(&account.id)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         let store = self.inner.blobs.for_account(account)?;
         for (blob,) in &blobs {
             let _ = store.delete(account, blob).await;
         }
-        self.audit_system("", Some(account), "KeyLossDataDeleted", &format!("onKeyLoss=delete: {} objects deleted after the grace period", blobs.len()))
-            .await
+        self.audit_system(
+            "",
+            Some(account),
+            "KeyLossDataDeleted",
+            &format!(
+                "onKeyLoss=delete: {} objects deleted after the grace period",
+                blobs.len()
+            ),
+        )
+        .await
     }
 }
 
@@ -259,7 +373,9 @@ pub(super) fn parse_range(header: &str, len: u64) -> Result<Range<u64>, Error> {
     let bad = || Error::RangeNotSatisfiable { len };
     let spec = header.trim().strip_prefix("bytes=").ok_or_else(bad)?;
     if spec.contains(',') {
-        return Err(Error::BadRequest("only a single byte range is supported".into()));
+        return Err(Error::BadRequest(
+            "only a single byte range is supported".into(),
+        ));
     }
     let (a, b) = spec.split_once('-').ok_or_else(bad)?;
     let (start, end) = match (a.trim(), b.trim()) {

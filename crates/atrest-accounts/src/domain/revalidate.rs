@@ -46,15 +46,24 @@ impl Accounts {
         let wrapped = repo::wrapped(self.pool(), account_id).await?;
         let check = match account.mmk_version {
             Some(version) if account.cmk().is_none() => {
-                let key = self.inner.ring.unwrap(version, &wrapped.bytes, &account.id)?;
-                Check::Usable { key, rewrapped: None, warning: None }
+                let key = self
+                    .inner
+                    .ring
+                    .unwrap(version, &wrapped.bytes, &account.id)?;
+                Check::Usable {
+                    key,
+                    rewrapped: None,
+                    warning: None,
+                }
             }
             _ => self.check_cmk(&account, &wrapped).await?,
         };
         match check {
-            Check::Usable { key, rewrapped, warning } => {
-                self.on_usable(account, key, rewrapped, warning).await
-            }
+            Check::Usable {
+                key,
+                rewrapped,
+                warning,
+            } => self.on_usable(account, key, rewrapped, warning).await,
             Check::Revoked(reason) => self.on_revoked(account, reason).await,
             Check::Unreachable(detail) => {
                 let outage = self.inner.cache.note_outage(&account.id, self.now());
@@ -102,7 +111,11 @@ impl Accounts {
                 ProviderError::Invalid(m) => Check::Revoked(format!("cannot be used: {m}")),
             }
         };
-        let mut key = KeyRef { vault: vault.clone(), name: settings.key_name.clone(), version: settings.key_version.clone() };
+        let mut key = KeyRef {
+            vault: vault.clone(),
+            name: settings.key_name.clone(),
+            version: settings.key_version.clone(),
+        };
         let info = match provider.get_key(&identity, &key).await {
             Ok(info) => info,
             Err(e) => return Ok(revoked(e)),
@@ -121,17 +134,27 @@ impl Accounts {
             Err(e) => return Ok(revoked(e)),
         };
         let mut rewrapped = None;
-        if settings.key_version.is_none() && Some(&info.version) != account.cmk_wrapped_version.as_ref() {
+        if settings.key_version.is_none()
+            && Some(&info.version) != account.cmk_wrapped_version.as_ref()
+        {
             // A versionless key gained a version: move the account key under it.
             key.version = Some(info.version.clone());
             match provider.wrap(&identity, &key, &ak).await {
                 Ok(bytes) => {
-                    rewrapped = Some(Wrapped { bytes, mmk_version: None, cmk_version: Some(info.version.clone()) })
+                    rewrapped = Some(Wrapped {
+                        bytes,
+                        mmk_version: None,
+                        cmk_version: Some(info.version.clone()),
+                    })
                 }
                 Err(e) => return Ok(revoked(e)),
             }
         }
-        Ok(Check::Usable { key: ak, rewrapped, warning })
+        Ok(Check::Usable {
+            key: ak,
+            rewrapped,
+            warning,
+        })
     }
 
     async fn on_usable(
@@ -166,11 +189,21 @@ impl Accounts {
             }
             tx.commit().await?;
             if restored {
-                self.audit_system("", Some(&next), "KeyAccessRestored", "data readable again; deployments stay undeployed").await?;
+                self.audit_system(
+                    "",
+                    Some(&next),
+                    "KeyAccessRestored",
+                    "data readable again; deployments stay undeployed",
+                )
+                .await?;
             }
             if let Some(w) = &rewrapped {
-                let detail = format!("account key rewrapped under new key version {}", w.cmk_version.as_deref().unwrap_or(""));
-                self.audit_system("", Some(&next), "KeyVersionFollowed", &detail).await?;
+                let detail = format!(
+                    "account key rewrapped under new key version {}",
+                    w.cmk_version.as_deref().unwrap_or("")
+                );
+                self.audit_system("", Some(&next), "KeyVersionFollowed", &detail)
+                    .await?;
             }
         }
         self.inner.cache.put(&account.id, key);
@@ -180,7 +213,9 @@ impl Accounts {
     async fn on_revoked(&self, account: Account, reason: String) -> Result<(), Error> {
         self.inner.cache.forget(&account.id);
         self.undeploy_all(&account.id).await;
-        if account.key_state == KeyState::KeyInaccessible && account.key_state_reason.as_deref() == Some(&reason) {
+        if account.key_state == KeyState::KeyInaccessible
+            && account.key_state_reason.as_deref() == Some(&reason)
+        {
             return Ok(());
         }
         let mut next = account.clone();
@@ -193,7 +228,8 @@ impl Accounts {
         let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
         if repo::save(&mut tx, &next, account.updated, None).await? {
             tx.commit().await?;
-            self.audit_system("", Some(&next), "KeyInaccessible", &reason).await?;
+            self.audit_system("", Some(&next), "KeyInaccessible", &reason)
+                .await?;
         }
         Ok(())
     }
@@ -230,7 +266,10 @@ impl Accounts {
     }
 
     /// Starts the background work: the periodic check and the event listeners.
-    pub fn start_background(&self, vault_events: Option<tokio::sync::broadcast::Receiver<atrest_vault::VaultEvent>>) {
+    pub fn start_background(
+        &self,
+        vault_events: Option<tokio::sync::broadcast::Receiver<atrest_vault::VaultEvent>>,
+    ) {
         let this = self.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(this.inner.config.key_check_interval);
@@ -247,7 +286,9 @@ impl Accounts {
             tokio::spawn(async move {
                 loop {
                     let ids = match events.recv().await {
-                        Ok(event) => repo::cmk_ids(this.pool(), Some(&event.vault_name), None).await,
+                        Ok(event) => {
+                            repo::cmk_ids(this.pool(), Some(&event.vault_name), None).await
+                        }
                         Err(RecvError::Lagged(_)) => repo::cmk_ids(this.pool(), None, None).await,
                         Err(RecvError::Closed) => return,
                     };

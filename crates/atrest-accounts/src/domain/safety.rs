@@ -33,17 +33,29 @@ pub struct BlocklistMatch {
 impl Accounts {
     fn list_index(&self, account: &Account, name: &str) -> String {
         let key = self.inner.ring.index_key("blocklists");
-        hex::encode(aws_lc_rs::hmac::sign(&key, format!("{}\0{name}", account.id).as_bytes()).as_ref())
+        hex::encode(
+            aws_lc_rs::hmac::sign(&key, format!("{}\0{name}", account.id).as_bytes()).as_ref(),
+        )
     }
 
     /// Creates a blocklist (idempotent).
-    pub async fn put_blocklist(&self, account: &str, caller: &DataCaller, name: &str) -> Result<(), Error> {
+    pub async fn put_blocklist(
+        &self,
+        account: &str,
+        caller: &DataCaller,
+        name: &str,
+    ) -> Result<(), Error> {
         if !valid_child_name(name) {
-            return Err(Error::BadRequest(format!("blocklist name '{name}' is invalid: use 1-64 letters, digits, '-', '_' or '.'")));
+            return Err(Error::BadRequest(format!(
+                "blocklist name '{name}' is invalid: use 1-64 letters, digits, '-', '_' or '.'"
+            )));
         }
         let (account, _ak) = self.open_data(account, caller).await?;
         let index = self.list_index(&account, name);
-        let (version, sealed) = self.inner.ring.seal_meta(&blocklist_context(&account.id, &index), name.as_bytes())?;
+        let (version, sealed) = self
+            .inner
+            .ring
+            .seal_meta(&blocklist_context(&account.id, &index), name.as_bytes())?;
         sqlx::query("INSERT INTO blocklists (account_id, name_index, name_sealed, mmk_version, created) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")
             .bind(&account.id)
             .bind(&index)
@@ -56,7 +68,11 @@ impl Accounts {
     }
 
     /// Lists blocklist names (readable under MMK even while the account key is inaccessible).
-    pub async fn list_blocklists(&self, account: &str, caller: &DataCaller) -> Result<Vec<String>, Error> {
+    pub async fn list_blocklists(
+        &self,
+        account: &str,
+        caller: &DataCaller,
+    ) -> Result<Vec<String>, Error> {
         let account = self.authorize_data(account, caller).await?;
         let rows = sqlx::query("SELECT name_index, name_sealed, mmk_version FROM blocklists WHERE account_id = ? ORDER BY created")
             .bind(&account.id)
@@ -66,32 +82,65 @@ impl Accounts {
         for row in rows {
             let index: String = row.try_get("name_index")?;
             let sealed: Vec<u8> = row.try_get("name_sealed")?;
-            let plain = self.inner.ring.open_meta(row.try_get("mmk_version")?, &blocklist_context(&account.id, &index), &sealed)?;
+            let plain = self.inner.ring.open_meta(
+                row.try_get("mmk_version")?,
+                &blocklist_context(&account.id, &index),
+                &sealed,
+            )?;
             names.push(String::from_utf8(plain).map_err(Error::internal)?);
         }
         Ok(names)
     }
 
     /// Deletes a blocklist and its items.
-    pub async fn delete_blocklist(&self, account: &str, caller: &DataCaller, name: &str) -> Result<(), Error> {
+    pub async fn delete_blocklist(
+        &self,
+        account: &str,
+        caller: &DataCaller,
+        name: &str,
+    ) -> Result<(), Error> {
         let account = self.authorize_data(account, caller).await?;
         let index = self.list_index(&account, name);
         let mut tx = self.pool().begin().await?;
-        sqlx::query("DELETE FROM blocklist_items WHERE account_id = ? AND blocklist = ?").bind(&account.id).bind(&index).execute(&mut *tx).await?;
-        let done = sqlx::query("DELETE FROM blocklists WHERE account_id = ? AND name_index = ?").bind(&account.id).bind(&index).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM blocklist_items WHERE account_id = ? AND blocklist = ?")
+            .bind(&account.id)
+            .bind(&index)
+            .execute(&mut *tx)
+            .await?;
+        let done = sqlx::query("DELETE FROM blocklists WHERE account_id = ? AND name_index = ?")
+            .bind(&account.id)
+            .bind(&index)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         if done.rows_affected() == 0 {
-            return Err(Error::NotFound { what: "blocklist", name: name.to_owned() });
+            return Err(Error::NotFound {
+                what: "blocklist",
+                name: name.to_owned(),
+            });
         }
         Ok(())
     }
 
     /// Adds items (each text encrypted under the account key).
-    pub async fn add_blocklist_items(&self, account: &str, caller: &DataCaller, name: &str, texts: &[String]) -> Result<Vec<BlocklistItem>, Error> {
+    pub async fn add_blocklist_items(
+        &self,
+        account: &str,
+        caller: &DataCaller,
+        name: &str,
+        texts: &[String],
+    ) -> Result<Vec<BlocklistItem>, Error> {
         let (account, ak) = self.open_data(account, caller).await?;
         let index = self.existing_list(&account, name).await?;
-        if texts.is_empty() || texts.len() > 100 || texts.iter().any(|t| t.is_empty() || t.chars().count() > 128) {
-            return Err(Error::BadRequest("send 1-100 items of 1-128 characters each".into()));
+        if texts.is_empty()
+            || texts.len() > 100
+            || texts
+                .iter()
+                .any(|t| t.is_empty() || t.chars().count() > 128)
+        {
+            return Err(Error::BadRequest(
+                "send 1-100 items of 1-128 characters each".into(),
+            ));
         }
         let mut tx = self.pool().begin().await?;
         let mut items = Vec::new();
@@ -106,21 +155,35 @@ impl Accounts {
                 .bind(self.now())
                 .execute(&mut *tx)
                 .await?;
-            items.push(BlocklistItem { id, text: text.clone() });
+            items.push(BlocklistItem {
+                id,
+                text: text.clone(),
+            });
         }
         tx.commit().await?;
         Ok(items)
     }
 
     /// Lists a blocklist's items.
-    pub async fn list_blocklist_items(&self, account: &str, caller: &DataCaller, name: &str) -> Result<Vec<BlocklistItem>, Error> {
+    pub async fn list_blocklist_items(
+        &self,
+        account: &str,
+        caller: &DataCaller,
+        name: &str,
+    ) -> Result<Vec<BlocklistItem>, Error> {
         let (account, ak) = self.open_data(account, caller).await?;
         let index = self.existing_list(&account, name).await?;
         self.items(&account, &ak, &index).await
     }
 
     /// Screens a text against the named blocklists (case-insensitive substring match).
-    pub async fn analyze_text(&self, account: &str, caller: &DataCaller, text: &str, lists: &[String]) -> Result<Vec<BlocklistMatch>, Error> {
+    pub async fn analyze_text(
+        &self,
+        account: &str,
+        caller: &DataCaller,
+        text: &str,
+        lists: &[String],
+    ) -> Result<Vec<BlocklistMatch>, Error> {
         let (account, ak) = self.open_data(account, caller).await?;
         let haystack = text.to_lowercase();
         let mut hits = Vec::new();
@@ -128,7 +191,11 @@ impl Accounts {
             let index = self.existing_list(&account, list).await?;
             for item in self.items(&account, &ak, &index).await? {
                 if haystack.contains(&item.text.to_lowercase()) {
-                    hits.push(BlocklistMatch { blocklist: list.clone(), item_id: item.id, text: item.text });
+                    hits.push(BlocklistMatch {
+                        blocklist: list.clone(),
+                        item_id: item.id,
+                        text: item.text,
+                    });
                 }
             }
         }
@@ -137,15 +204,25 @@ impl Accounts {
 
     async fn existing_list(&self, account: &Account, name: &str) -> Result<String, Error> {
         let index = self.list_index(account, name);
-        let found: Option<(String,)> = sqlx::query_as("SELECT name_index FROM blocklists WHERE account_id = ? AND name_index = ?")
-            .bind(&account.id)
-            .bind(&index)
-            .fetch_optional(self.pool())
-            .await?;
-        found.map(|_| index).ok_or_else(|| Error::NotFound { what: "blocklist", name: name.to_owned() })
+        let found: Option<(String,)> = sqlx::query_as(
+            "SELECT name_index FROM blocklists WHERE account_id = ? AND name_index = ?",
+        )
+        .bind(&account.id)
+        .bind(&index)
+        .fetch_optional(self.pool())
+        .await?;
+        found.map(|_| index).ok_or_else(|| Error::NotFound {
+            what: "blocklist",
+            name: name.to_owned(),
+        })
     }
 
-    async fn items(&self, account: &Account, ak: &SecretKey, index: &str) -> Result<Vec<BlocklistItem>, Error> {
+    async fn items(
+        &self,
+        account: &Account,
+        ak: &SecretKey,
+        index: &str,
+    ) -> Result<Vec<BlocklistItem>, Error> {
         let rows: Vec<(String, Vec<u8>)> = sqlx::query_as("SELECT id, text_sealed FROM blocklist_items WHERE account_id = ? AND blocklist = ? ORDER BY created, id")
             .bind(&account.id)
             .bind(index)
@@ -153,7 +230,9 @@ impl Accounts {
             .await?;
         rows.into_iter()
             .map(|(id, sealed)| {
-                let text = String::from_utf8(open_small(ak, account, &id, "blocklist-item", &sealed)?).map_err(Error::internal)?;
+                let text =
+                    String::from_utf8(open_small(ak, account, &id, "blocklist-item", &sealed)?)
+                        .map_err(Error::internal)?;
                 Ok(BlocklistItem { id, text })
             })
             .collect()

@@ -24,13 +24,24 @@ pub struct LogInfo {
 
 impl Accounts {
     /// Creates or updates a Speech endpoint; returns whether logging is on.
-    pub async fn put_endpoint(&self, account: &str, caller: &DataCaller, endpoint: &str, logging: bool) -> Result<bool, Error> {
+    pub async fn put_endpoint(
+        &self,
+        account: &str,
+        caller: &DataCaller,
+        endpoint: &str,
+        logging: bool,
+    ) -> Result<bool, Error> {
         if !valid_child_name(endpoint) {
-            return Err(Error::BadRequest(format!("endpoint name '{endpoint}' is invalid: use 1-64 letters, digits, '-', '_' or '.'")));
+            return Err(Error::BadRequest(format!(
+                "endpoint name '{endpoint}' is invalid: use 1-64 letters, digits, '-', '_' or '.'"
+            )));
         }
         let account = self.authorize_data(account, caller).await?;
         if account.kind != "SpeechServices" && account.kind != "CognitiveServices" {
-            return Err(Error::BadRequest(format!("Speech endpoints belong to SpeechServices accounts; '{}' is {}", account.name, account.kind)));
+            return Err(Error::BadRequest(format!(
+                "Speech endpoints belong to SpeechServices accounts; '{}' is {}",
+                account.name, account.kind
+            )));
         }
         sqlx::query(
             "INSERT INTO speech_endpoints (account_id, name, logging, created) VALUES (?, ?, ?, ?) \
@@ -46,30 +57,57 @@ impl Accounts {
     }
 
     /// Recognizes (here: echoes) a request; stores it as a log only when logging is on.
-    pub async fn recognize(&self, account: &str, caller: &DataCaller, endpoint: &str, input: Bytes) -> Result<String, Error> {
+    pub async fn recognize(
+        &self,
+        account: &str,
+        caller: &DataCaller,
+        endpoint: &str,
+        input: Bytes,
+    ) -> Result<String, Error> {
         let (account, ak) = self.open_data(account, caller).await?;
-        let logging: Option<(bool,)> = sqlx::query_as("SELECT logging FROM speech_endpoints WHERE account_id = ? AND name = ?")
-            .bind(&account.id)
-            .bind(endpoint)
-            .fetch_optional(self.pool())
-            .await?;
+        let logging: Option<(bool,)> = sqlx::query_as(
+            "SELECT logging FROM speech_endpoints WHERE account_id = ? AND name = ?",
+        )
+        .bind(&account.id)
+        .bind(endpoint)
+        .fetch_optional(self.pool())
+        .await?;
         let Some((logging,)) = logging else {
-            return Err(Error::NotFound { what: "speech endpoint", name: endpoint.to_owned() });
+            return Err(Error::NotFound {
+                what: "speech endpoint",
+                name: endpoint.to_owned(),
+            });
         };
         let text = String::from_utf8_lossy(&input).trim().to_owned();
         if logging {
             let id = uuid::Uuid::new_v4().to_string();
-            let record = serde_json::to_vec(&serde_json::json!({"input": text, "result": text})).map_err(Error::internal)?;
+            let record = serde_json::to_vec(&serde_json::json!({"input": text, "result": text}))
+                .map_err(Error::internal)?;
             let body = futures_util::stream::iter([Ok(Bytes::from(record))]);
-            let (blob_key, size, stored_size, sha256) = self.write_object(&account, &ak, &id, body).await?;
-            let row = ObjectRow { id: id.clone(), name: format!("{endpoint}/{id}"), blob_key, size, stored_size, sha256, meta: None, created: self.now() };
+            let (blob_key, size, stored_size, sha256) =
+                self.write_object(&account, &ak, &id, body).await?;
+            let row = ObjectRow {
+                id: id.clone(),
+                name: format!("{endpoint}/{id}"),
+                blob_key,
+                size,
+                stored_size,
+                sha256,
+                meta: None,
+                created: self.now(),
+            };
             self.commit_object(&account, &ak, KIND, &row).await?;
         }
         Ok(text)
     }
 
     /// Lists an endpoint's logs.
-    pub async fn list_logs(&self, account: &str, caller: &DataCaller, endpoint: &str) -> Result<Vec<LogInfo>, Error> {
+    pub async fn list_logs(
+        &self,
+        account: &str,
+        caller: &DataCaller,
+        endpoint: &str,
+    ) -> Result<Vec<LogInfo>, Error> {
         let (account, ak) = self.open_data(account, caller).await?;
         let prefix = format!("{endpoint}/");
         Ok(self
@@ -77,17 +115,30 @@ impl Accounts {
             .await?
             .into_iter()
             .filter(|r| r.name.starts_with(&prefix))
-            .map(|r| LogInfo { id: r.id, size: r.size, created: r.created })
+            .map(|r| LogInfo {
+                id: r.id,
+                size: r.size,
+                created: r.created,
+            })
             .collect())
     }
 
     /// Reads one log.
-    pub async fn get_log(&self, account: &str, caller: &DataCaller, endpoint: &str, id: &str) -> Result<Download, Error> {
+    pub async fn get_log(
+        &self,
+        account: &str,
+        caller: &DataCaller,
+        endpoint: &str,
+        id: &str,
+    ) -> Result<Download, Error> {
         let (account, ak) = self.open_data(account, caller).await?;
         let row = self
             .find_object(&account, &ak, KIND, &format!("{endpoint}/{id}"))
             .await?
-            .ok_or_else(|| Error::NotFound { what: "log", name: id.to_owned() })?;
+            .ok_or_else(|| Error::NotFound {
+                what: "log",
+                name: id.to_owned(),
+            })?;
         self.read_object(&account, &ak, &row, None).await
     }
 }

@@ -71,13 +71,19 @@ impl AccountBody {
         match self.identity.as_ref().map(|i| i.kind.as_str()) {
             None => Ok(None),
             Some(t) if t.eq_ignore_ascii_case("None") => Ok(Some(IdentityType::None)),
-            Some(t) if t.eq_ignore_ascii_case("SystemAssigned") => Ok(Some(IdentityType::SystemAssigned)),
-            Some(t) => Err(bad(format!("identity.type '{t}' is not supported: use None or SystemAssigned"))),
+            Some(t) if t.eq_ignore_ascii_case("SystemAssigned") => {
+                Ok(Some(IdentityType::SystemAssigned))
+            }
+            Some(t) => Err(bad(format!(
+                "identity.type '{t}' is not supported: use None or SystemAssigned"
+            ))),
         }
     }
 
     fn encryption(&self) -> Result<Option<EncryptionSpec>> {
-        let Some(e) = &self.properties.encryption else { return Ok(None) };
+        let Some(e) = &self.properties.encryption else {
+            return Ok(None);
+        };
         let key_source = match (&e.key_source, &e.key_vault_properties) {
             (Some(s), _) => s.clone(),
             (None, Some(_)) => crate::KEY_SOURCE_CMK.to_owned(),
@@ -98,7 +104,13 @@ impl AccountBody {
         self.properties
             .on_key_loss
             .as_deref()
-            .map(|v| OnKeyLoss::parse(v).ok_or_else(|| bad(format!("properties.onKeyLoss '{v}' is not valid: use block or delete"))))
+            .map(|v| {
+                OnKeyLoss::parse(v).ok_or_else(|| {
+                    bad(format!(
+                        "properties.onKeyLoss '{v}' is not valid: use block or delete"
+                    ))
+                })
+            })
             .transpose()
     }
 }
@@ -128,7 +140,9 @@ fn wire(state: &AccountsState, account: &Account) -> Value {
     }
     encryption["status"] = status;
     let identity = match &account.identity {
-        Some((principal, _)) => json!({"type": "SystemAssigned", "principalId": principal, "tenantId": account.tenant_id}),
+        Some((principal, _)) => {
+            json!({"type": "SystemAssigned", "principalId": principal, "tenantId": account.tenant_id})
+        }
         None => json!({"type": "None"}),
     };
     let mut properties = json!({
@@ -163,8 +177,15 @@ pub(crate) async fn put(
         encryption: body.encryption()?,
         on_key_loss: body.on_key_loss()?,
     };
-    let (account, created) = state.accounts.put_account(&caller, &sub, &rg, &name, spec).await?;
-    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    let (account, created) = state
+        .accounts
+        .put_account(&caller, &sub, &rg, &name, spec)
+        .await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok((status, Json(wire(&state, &account))).into_response())
 }
 
@@ -181,7 +202,10 @@ pub(crate) async fn patch(
         encryption: body.encryption()?,
         on_key_loss: body.on_key_loss()?,
     };
-    let account = state.accounts.patch_account(&caller, &sub, &rg, &name, patch).await?;
+    let account = state
+        .accounts
+        .patch_account(&caller, &sub, &rg, &name, patch)
+        .await?;
     Ok(Json(wire(&state, &account)).into_response())
 }
 
@@ -190,7 +214,10 @@ pub(crate) async fn get(
     MgmtCaller(caller): MgmtCaller,
     Path((sub, rg, name)): Path<(String, String, String)>,
 ) -> Result<Response> {
-    let account = state.accounts.get_account(&caller, &sub, &rg, &name).await?;
+    let account = state
+        .accounts
+        .get_account(&caller, &sub, &rg, &name)
+        .await?;
     Ok(Json(wire(&state, &account)).into_response())
 }
 
@@ -209,8 +236,16 @@ pub(crate) async fn delete(
     MgmtCaller(caller): MgmtCaller,
     Path((sub, rg, name)): Path<(String, String, String)>,
 ) -> Result<Response> {
-    let existed = state.accounts.delete_account(&caller, &sub, &rg, &name).await?;
-    Ok(if existed { StatusCode::OK } else { StatusCode::NO_CONTENT }.into_response())
+    let existed = state
+        .accounts
+        .delete_account(&caller, &sub, &rg, &name)
+        .await?;
+    Ok(if existed {
+        StatusCode::OK
+    } else {
+        StatusCode::NO_CONTENT
+    }
+    .into_response())
 }
 
 fn keys_wire(keys: crate::ApiKeys) -> Response {
@@ -222,7 +257,9 @@ pub(crate) async fn list_keys(
     MgmtCaller(caller): MgmtCaller,
     Path((sub, rg, name)): Path<(String, String, String)>,
 ) -> Result<Response> {
-    Ok(keys_wire(state.accounts.list_keys(&caller, &sub, &rg, &name).await?))
+    Ok(keys_wire(
+        state.accounts.list_keys(&caller, &sub, &rg, &name).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -237,11 +274,21 @@ pub(crate) async fn regenerate_key(
     Path((sub, rg, name)): Path<(String, String, String)>,
     AppJson(body): AppJson<RegenerateBody>,
 ) -> Result<Response> {
-    let which = body.key_name.ok_or_else(|| bad("keyName (Key1 or Key2) is required"))?;
-    Ok(keys_wire(state.accounts.regenerate_key(&caller, &sub, &rg, &name, &which).await?))
+    let which = body
+        .key_name
+        .ok_or_else(|| bad("keyName (Key1 or Key2) is required"))?;
+    Ok(keys_wire(
+        state
+            .accounts
+            .regenerate_key(&caller, &sub, &rg, &name, &which)
+            .await?,
+    ))
 }
 
-pub(crate) async fn rotate_platform_key(State(state): State<AccountsState>, MgmtCaller(caller): MgmtCaller) -> Result<Response> {
+pub(crate) async fn rotate_platform_key(
+    State(state): State<AccountsState>,
+    MgmtCaller(caller): MgmtCaller,
+) -> Result<Response> {
     let version = state.accounts.rotate_platform_key(&caller).await?;
     Ok(Json(json!({"version": version})).into_response())
 }

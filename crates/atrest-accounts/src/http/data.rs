@@ -28,8 +28,14 @@ pub(crate) async fn upload(
     Path((account, dataset)): Path<(String, String)>,
     request: Request,
 ) -> Result<Response> {
-    let body = request.into_body().into_data_stream().map_err(std::io::Error::other);
-    let info = state.accounts.upload_dataset(&account, &caller, &dataset, body).await?;
+    let body = request
+        .into_body()
+        .into_data_stream()
+        .map_err(std::io::Error::other);
+    let info = state
+        .accounts
+        .upload_dataset(&account, &caller, &dataset, body)
+        .await?;
     Ok((StatusCode::CREATED, Json(dataset_wire(&info))).into_response())
 }
 
@@ -40,7 +46,10 @@ pub(crate) async fn download(
     headers: HeaderMap,
 ) -> Result<Response> {
     let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
-    let download = state.accounts.download_dataset(&account, &caller, &dataset, range).await?;
+    let download = state
+        .accounts
+        .download_dataset(&account, &caller, &dataset, range)
+        .await?;
     let mut builder = Response::builder()
         .header(header::CONTENT_TYPE, "application/octet-stream")
         .header(header::ACCEPT_RANGES, "bytes")
@@ -49,7 +58,10 @@ pub(crate) async fn download(
         Some((first, last)) => {
             builder = builder
                 .status(StatusCode::PARTIAL_CONTENT)
-                .header(header::CONTENT_RANGE, format!("bytes {first}-{last}/{}", download.size))
+                .header(
+                    header::CONTENT_RANGE,
+                    format!("bytes {first}-{last}/{}", download.size),
+                )
                 .header(header::CONTENT_LENGTH, last - first + 1);
         }
         None => builder = builder.header(header::CONTENT_LENGTH, download.size),
@@ -59,7 +71,11 @@ pub(crate) async fn download(
         .map_err(|e| ApiError::from(crate::Error::internal(e)))
 }
 
-pub(crate) async fn list_datasets(State(state): State<AccountsState>, DataAuth(caller): DataAuth, Path(account): Path<String>) -> Result<Response> {
+pub(crate) async fn list_datasets(
+    State(state): State<AccountsState>,
+    DataAuth(caller): DataAuth,
+    Path(account): Path<String>,
+) -> Result<Response> {
     let list = state.accounts.list_datasets(&account, &caller).await?;
     Ok(Json(json!({"value": list.iter().map(dataset_wire).collect::<Vec<_>>()})).into_response())
 }
@@ -69,7 +85,10 @@ pub(crate) async fn delete_dataset(
     DataAuth(caller): DataAuth,
     Path((account, dataset)): Path<(String, String)>,
 ) -> Result<Response> {
-    state.accounts.delete_dataset(&account, &caller, &dataset).await?;
+    state
+        .accounts
+        .delete_dataset(&account, &caller, &dataset)
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -85,18 +104,32 @@ pub(crate) async fn create_model(
     Path(account): Path<String>,
     AppJson(body): AppJson<ModelBody>,
 ) -> Result<Response> {
-    let m = state.accounts.create_model(&account, &caller, &body.name, &body.datasets).await?;
+    let m = state
+        .accounts
+        .create_model(&account, &caller, &body.name, &body.datasets)
+        .await?;
     Ok((StatusCode::CREATED, Json(json!({"name": m.name, "kind": "glossary", "entries": m.entries, "created": rfc3339(m.created)}))).into_response())
 }
 
-pub(crate) async fn list_models(State(state): State<AccountsState>, DataAuth(caller): DataAuth, Path(account): Path<String>) -> Result<Response> {
+pub(crate) async fn list_models(
+    State(state): State<AccountsState>,
+    DataAuth(caller): DataAuth,
+    Path(account): Path<String>,
+) -> Result<Response> {
     let list = state.accounts.list_models(&account, &caller).await?;
     let value: Vec<Value> = list.iter().map(|m| json!({"name": m.name, "kind": "glossary", "entries": m.entries, "created": rfc3339(m.created)})).collect();
     Ok(Json(json!({ "value": value })).into_response())
 }
 
-pub(crate) async fn delete_model(State(state): State<AccountsState>, DataAuth(caller): DataAuth, Path((account, model)): Path<(String, String)>) -> Result<Response> {
-    state.accounts.delete_model(&account, &caller, &model).await?;
+pub(crate) async fn delete_model(
+    State(state): State<AccountsState>,
+    DataAuth(caller): DataAuth,
+    Path((account, model)): Path<(String, String)>,
+) -> Result<Response> {
+    state
+        .accounts
+        .delete_model(&account, &caller, &model)
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -111,13 +144,27 @@ pub(crate) async fn deploy(
     Path((account, deployment)): Path<(String, String)>,
     AppJson(body): AppJson<DeployBody>,
 ) -> Result<Response> {
-    let d = state.accounts.deploy(&account, &caller, &deployment, &body.model).await?;
-    Ok((StatusCode::CREATED, Json(json!({"name": d.name, "status": d.status}))).into_response())
+    let d = state
+        .accounts
+        .deploy(&account, &caller, &deployment, &body.model)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"name": d.name, "status": d.status})),
+    )
+        .into_response())
 }
 
-pub(crate) async fn list_deployments(State(state): State<AccountsState>, DataAuth(caller): DataAuth, Path(account): Path<String>) -> Result<Response> {
+pub(crate) async fn list_deployments(
+    State(state): State<AccountsState>,
+    DataAuth(caller): DataAuth,
+    Path(account): Path<String>,
+) -> Result<Response> {
     let list = state.accounts.list_deployments(&account, &caller).await?;
-    let value: Vec<Value> = list.iter().map(|d| json!({"name": d.name, "status": d.status, "created": rfc3339(d.created)})).collect();
+    let value: Vec<Value> = list
+        .iter()
+        .map(|d| json!({"name": d.name, "status": d.status, "created": rfc3339(d.created)}))
+        .collect();
     Ok(Json(json!({ "value": value })).into_response())
 }
 
@@ -126,7 +173,10 @@ pub(crate) async fn delete_deployment(
     DataAuth(caller): DataAuth,
     Path((account, deployment)): Path<(String, String)>,
 ) -> Result<Response> {
-    state.accounts.delete_deployment(&account, &caller, &deployment).await?;
+    state
+        .accounts
+        .delete_deployment(&account, &caller, &deployment)
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -143,28 +193,59 @@ pub(crate) async fn translate(
     Query(query): Query<HashMap<String, String>>,
     AppJson(body): AppJson<Vec<TextItem>>,
 ) -> Result<Response> {
-    let deployment = query.get("deployment").or_else(|| query.get("category")).ok_or_else(|| {
-        ApiError::new(StatusCode::BAD_REQUEST, "BadRequest", "name the deployment: ?deployment=NAME")
-    })?;
+    let deployment = query
+        .get("deployment")
+        .or_else(|| query.get("category"))
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                "name the deployment: ?deployment=NAME",
+            )
+        })?;
     let texts: Vec<String> = body.into_iter().map(|t| t.text).collect();
-    let out = state.accounts.translate(&account, &caller, deployment, &texts).await?;
-    let value: Vec<Value> = out.into_iter().map(|t| json!({"translations": [{"text": t}]})).collect();
+    let out = state
+        .accounts
+        .translate(&account, &caller, deployment, &texts)
+        .await?;
+    let value: Vec<Value> = out
+        .into_iter()
+        .map(|t| json!({"translations": [{"text": t}]}))
+        .collect();
     Ok(Json(value).into_response())
 }
 
-pub(crate) async fn put_blocklist(State(state): State<AccountsState>, DataAuth(caller): DataAuth, Path((account, list)): Path<(String, String)>) -> Result<Response> {
-    state.accounts.put_blocklist(&account, &caller, &list).await?;
+pub(crate) async fn put_blocklist(
+    State(state): State<AccountsState>,
+    DataAuth(caller): DataAuth,
+    Path((account, list)): Path<(String, String)>,
+) -> Result<Response> {
+    state
+        .accounts
+        .put_blocklist(&account, &caller, &list)
+        .await?;
     Ok((StatusCode::CREATED, Json(json!({"blocklistName": list}))).into_response())
 }
 
-pub(crate) async fn list_blocklists(State(state): State<AccountsState>, DataAuth(caller): DataAuth, Path(account): Path<String>) -> Result<Response> {
+pub(crate) async fn list_blocklists(
+    State(state): State<AccountsState>,
+    DataAuth(caller): DataAuth,
+    Path(account): Path<String>,
+) -> Result<Response> {
     let names = state.accounts.list_blocklists(&account, &caller).await?;
     let value: Vec<Value> = names.iter().map(|n| json!({"blocklistName": n})).collect();
     Ok(Json(json!({ "value": value })).into_response())
 }
 
-pub(crate) async fn delete_blocklist(State(state): State<AccountsState>, DataAuth(caller): DataAuth, Path((account, list)): Path<(String, String)>) -> Result<Response> {
-    state.accounts.delete_blocklist(&account, &caller, &list).await?;
+pub(crate) async fn delete_blocklist(
+    State(state): State<AccountsState>,
+    DataAuth(caller): DataAuth,
+    Path((account, list)): Path<(String, String)>,
+) -> Result<Response> {
+    state
+        .accounts
+        .delete_blocklist(&account, &caller, &list)
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -181,14 +262,30 @@ pub(crate) async fn add_items(
     AppJson(body): AppJson<ItemsBody>,
 ) -> Result<Response> {
     let texts: Vec<String> = body.blocklist_items.into_iter().map(|t| t.text).collect();
-    let items = state.accounts.add_blocklist_items(&account, &caller, &list, &texts).await?;
-    let value: Vec<Value> = items.iter().map(|i| json!({"blocklistItemId": i.id, "text": i.text})).collect();
+    let items = state
+        .accounts
+        .add_blocklist_items(&account, &caller, &list, &texts)
+        .await?;
+    let value: Vec<Value> = items
+        .iter()
+        .map(|i| json!({"blocklistItemId": i.id, "text": i.text}))
+        .collect();
     Ok(Json(json!({ "blocklistItems": value })).into_response())
 }
 
-pub(crate) async fn list_items(State(state): State<AccountsState>, DataAuth(caller): DataAuth, Path((account, list)): Path<(String, String)>) -> Result<Response> {
-    let items = state.accounts.list_blocklist_items(&account, &caller, &list).await?;
-    let value: Vec<Value> = items.iter().map(|i| json!({"blocklistItemId": i.id, "text": i.text})).collect();
+pub(crate) async fn list_items(
+    State(state): State<AccountsState>,
+    DataAuth(caller): DataAuth,
+    Path((account, list)): Path<(String, String)>,
+) -> Result<Response> {
+    let items = state
+        .accounts
+        .list_blocklist_items(&account, &caller, &list)
+        .await?;
+    let value: Vec<Value> = items
+        .iter()
+        .map(|i| json!({"blocklistItemId": i.id, "text": i.text}))
+        .collect();
     Ok(Json(json!({ "value": value })).into_response())
 }
 
@@ -206,7 +303,10 @@ pub(crate) async fn analyze(
     Path(account): Path<String>,
     AppJson(body): AppJson<AnalyzeBody>,
 ) -> Result<Response> {
-    let hits = state.accounts.analyze_text(&account, &caller, &body.text, &body.blocklist_names).await?;
+    let hits = state
+        .accounts
+        .analyze_text(&account, &caller, &body.text, &body.blocklist_names)
+        .await?;
     let value: Vec<Value> = hits.iter().map(|h| json!({"blocklistName": h.blocklist, "blocklistItemId": h.item_id, "blocklistItemText": h.text})).collect();
     Ok(Json(json!({ "blocklistsMatch": value })).into_response())
 }
@@ -224,7 +324,10 @@ pub(crate) async fn put_endpoint(
     Path((account, endpoint)): Path<(String, String)>,
     AppJson(body): AppJson<EndpointBody>,
 ) -> Result<Response> {
-    let logging = state.accounts.put_endpoint(&account, &caller, &endpoint, body.content_logging_enabled).await?;
+    let logging = state
+        .accounts
+        .put_endpoint(&account, &caller, &endpoint, body.content_logging_enabled)
+        .await?;
     Ok(Json(json!({"name": endpoint, "contentLoggingEnabled": logging})).into_response())
 }
 
@@ -234,13 +337,26 @@ pub(crate) async fn recognize(
     Path((account, endpoint)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> Result<Response> {
-    let text = state.accounts.recognize(&account, &caller, &endpoint, body).await?;
+    let text = state
+        .accounts
+        .recognize(&account, &caller, &endpoint, body)
+        .await?;
     Ok(Json(json!({"RecognitionStatus": "Success", "DisplayText": text})).into_response())
 }
 
-pub(crate) async fn list_logs(State(state): State<AccountsState>, DataAuth(caller): DataAuth, Path((account, endpoint)): Path<(String, String)>) -> Result<Response> {
-    let logs = state.accounts.list_logs(&account, &caller, &endpoint).await?;
-    let value: Vec<Value> = logs.iter().map(|l| json!({"id": l.id, "size": l.size, "created": rfc3339(l.created)})).collect();
+pub(crate) async fn list_logs(
+    State(state): State<AccountsState>,
+    DataAuth(caller): DataAuth,
+    Path((account, endpoint)): Path<(String, String)>,
+) -> Result<Response> {
+    let logs = state
+        .accounts
+        .list_logs(&account, &caller, &endpoint)
+        .await?;
+    let value: Vec<Value> = logs
+        .iter()
+        .map(|l| json!({"id": l.id, "size": l.size, "created": rfc3339(l.created)}))
+        .collect();
     Ok(Json(json!({ "value": value })).into_response())
 }
 
@@ -249,7 +365,10 @@ pub(crate) async fn get_log(
     DataAuth(caller): DataAuth,
     Path((account, endpoint, id)): Path<(String, String, String)>,
 ) -> Result<Response> {
-    let download = state.accounts.get_log(&account, &caller, &endpoint, &id).await?;
+    let download = state
+        .accounts
+        .get_log(&account, &caller, &endpoint, &id)
+        .await?;
     Response::builder()
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from_stream(download.body))

@@ -19,10 +19,22 @@ fn auth_error(err: AuthError) -> ApiError {
     match err {
         AuthError::Unavailable(e) => {
             tracing::error!(error = %e, "directory unavailable");
-            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable", "the directory is unavailable; try again")
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ServiceUnavailable",
+                "the directory is unavailable; try again",
+            )
         }
-        AuthError::Missing => ApiError::new(StatusCode::UNAUTHORIZED, "AuthenticationFailed", err.to_string()),
-        other => ApiError::new(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", other.to_string()),
+        AuthError::Missing => ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "AuthenticationFailed",
+            err.to_string(),
+        ),
+        other => ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "InvalidAuthenticationToken",
+            other.to_string(),
+        ),
     }
 }
 
@@ -35,7 +47,10 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = AccountsState::from_ref(state);
-        let authorization = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let authorization = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
         state
             .directory
             .authenticate(authorization, MANAGEMENT_AUDIENCE)
@@ -57,11 +72,22 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         if let Some(key) = parts.headers.get("ocp-apim-subscription-key") {
-            let key = key.to_str().map_err(|_| ApiError::new(StatusCode::UNAUTHORIZED, "Unauthorized", "the subscription key is not valid"))?;
-            return Ok(DataAuth(DataCaller::ApiKey(Zeroizing::new(key.trim().to_owned()))));
+            let key = key.to_str().map_err(|_| {
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "Unauthorized",
+                    "the subscription key is not valid",
+                )
+            })?;
+            return Ok(DataAuth(DataCaller::ApiKey(Zeroizing::new(
+                key.trim().to_owned(),
+            ))));
         }
         let state = AccountsState::from_ref(state);
-        let authorization = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let authorization = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
         if authorization.is_none() {
             return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
@@ -93,10 +119,20 @@ where
             .await
             .map_err(|e| ApiError::new(e.status(), "BadRequest", e.body_text()))?;
         if bytes.is_empty() {
-            return serde_json::from_slice(b"{}").map(AppJson).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "BadRequest", format!("a JSON body is required: {e}")));
+            return serde_json::from_slice(b"{}").map(AppJson).map_err(|e| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "BadRequest",
+                    format!("a JSON body is required: {e}"),
+                )
+            });
         }
-        serde_json::from_slice(&bytes)
-            .map(AppJson)
-            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "BadRequest", format!("the request body is not valid: {e}")))
+        serde_json::from_slice(&bytes).map(AppJson).map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                format!("the request body is not valid: {e}"),
+            )
+        })
     }
 }

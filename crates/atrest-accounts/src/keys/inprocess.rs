@@ -49,11 +49,7 @@ impl KeyProvider for InProcessProvider {
         })
     }
 
-    async fn get_key(
-        &self,
-        identity: &Principal,
-        key: &KeyRef,
-    ) -> Result<KeyInfo, ProviderError> {
+    async fn get_key(&self, identity: &Principal, key: &KeyRef) -> Result<KeyInfo, ProviderError> {
         let name = Self::vault_name(&key.vault)?;
         let bundle = self
             .vaults

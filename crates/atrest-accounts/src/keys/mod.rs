@@ -115,8 +115,7 @@ pub trait KeyProvider: Send + Sync + std::fmt::Debug {
     /// Vault properties for validation.
     async fn vault_info(&self, vault: &VaultRef) -> Result<VaultInfo, ProviderError>;
     /// Reads a key version's public attributes (needs `get`).
-    async fn get_key(&self, identity: &Principal, key: &KeyRef)
-        -> Result<KeyInfo, ProviderError>;
+    async fn get_key(&self, identity: &Principal, key: &KeyRef) -> Result<KeyInfo, ProviderError>;
     /// wrapKey with RSA-OAEP-256 under a specific version (needs `wrapKey`).
     async fn wrap(
         &self,

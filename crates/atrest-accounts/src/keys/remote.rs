@@ -30,15 +30,13 @@ pub struct RemoteProvider {
 
 impl RemoteProvider {
     /// Builds the HTTPS client for one remote vault. `ca_pem` is the CA to trust.
-    pub fn new(
-        config: RemoteVault,
-        ca_pem: &[u8],
-        directory: Directory,
-    ) -> Result<Self, String> {
+    pub fn new(config: RemoteVault, ca_pem: &[u8], directory: Directory) -> Result<Self, String> {
         let mut roots = rustls::RootCertStore::empty();
         for cert in CertificateDer::pem_slice_iter(ca_pem) {
             let cert = cert.map_err(|e| format!("CA file: {e}"))?;
-            roots.add(cert).map_err(|e| format!("CA certificate: {e}"))?;
+            roots
+                .add(cert)
+                .map_err(|e| format!("CA certificate: {e}"))?;
         }
         let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
             rustls::crypto::aws_lc_rs::default_provider(),
@@ -148,11 +146,7 @@ impl KeyProvider for RemoteProvider {
         })
     }
 
-    async fn get_key(
-        &self,
-        identity: &Principal,
-        key: &KeyRef,
-    ) -> Result<KeyInfo, ProviderError> {
+    async fn get_key(&self, identity: &Principal, key: &KeyRef) -> Result<KeyInfo, ProviderError> {
         let v = self.call(identity, self.url(key, None), None).await?;
         let kid = v["key"]["kid"].as_str().unwrap_or_default();
         let version = kid.rsplit('/').next().unwrap_or_default().to_owned();

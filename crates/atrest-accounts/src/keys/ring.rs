@@ -103,14 +103,21 @@ impl PlatformKeys {
     }
 
     /// Unwraps an account key wrapped under `version`.
-    pub fn unwrap(&self, version: i64, wrapped: &[u8], account_id: &str) -> Result<SecretKey, Error> {
+    pub fn unwrap(
+        &self,
+        version: i64,
+        wrapped: &[u8],
+        account_id: &str,
+    ) -> Result<SecretKey, Error> {
         let mmk = self
             .versions
             .read()
             .expect("lock")
             .get(&version)
             .cloned()
-            .ok_or_else(|| Error::BadRequest(format!("platform key version {version} is unknown")))?;
+            .ok_or_else(|| {
+                Error::BadRequest(format!("platform key version {version} is unknown"))
+            })?;
         Ok(envelope::unwrap_key(&mmk, wrapped, account_id.as_bytes())?)
     }
 
@@ -208,7 +215,8 @@ impl PlatformKeys {
 
     /// A key for name indexes that does not change with rotation (derived from the root key).
     pub fn index_key(&self, label: &str) -> aws_lc_rs::hmac::Key {
-        let base = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, self.root.expose_secret());
+        let base =
+            aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, self.root.expose_secret());
         let derived = aws_lc_rs::hmac::sign(&base, format!("atrest/index/{label}").as_bytes());
         aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, derived.as_ref())
     }

@@ -33,7 +33,9 @@ impl Proxy {
         tokio::spawn(async move {
             let mut held = Vec::new();
             loop {
-                let Ok((mut inbound, _)) = listener.accept().await else { return };
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    return;
+                };
                 if b.load(Ordering::SeqCst) {
                     held.push(inbound); // accept, never answer
                     continue;
@@ -41,7 +43,9 @@ impl Proxy {
                 let target = t.lock().unwrap().unwrap();
                 let b = b.clone();
                 tokio::spawn(async move {
-                    let Ok(mut outbound) = TcpStream::connect(target).await else { return };
+                    let Ok(mut outbound) = TcpStream::connect(target).await else {
+                        return;
+                    };
                     tokio::select! {
                         _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
                         _ = async { while !b.load(Ordering::SeqCst) { tokio::time::sleep(Duration::from_millis(10)).await } } => {}
@@ -49,7 +53,11 @@ impl Proxy {
                 });
             }
         });
-        Self { addr, target, blackhole }
+        Self {
+            addr,
+            target,
+            blackhole,
+        }
     }
 }
 
@@ -76,31 +84,72 @@ async fn vault_outage_serves_from_cache_then_fails_closed_then_recovers() {
     *proxy.target.lock().unwrap() = Some(env.addr());
     env.create_vault("remote1", "westeurope", true).await;
     let kv = format!("https://{HOST}:{}/keys", env.port());
-    let (status, v) = env.kv(Method::POST, &format!("{kv}/k1/create"), Some(json!({"kty": "RSA"}))).await;
+    let (status, v) = env
+        .kv(
+            Method::POST,
+            &format!("{kv}/k1/create"),
+            Some(json!({"kty": "RSA"})),
+        )
+        .await;
     assert_eq!(status, 200, "{v}");
     let (principal, key) = env.create_account("faraway", "westeurope", "S0").await;
     env.grant("remote1", &principal, "add").await;
-    let (status, a) = env.set_cmk("faraway", json!({"keyVaultUri": format!("https://{HOST}/keys/k1")})).await;
+    let (status, a) = env
+        .set_cmk(
+            "faraway",
+            json!({"keyVaultUri": format!("https://{HOST}/keys/k1")}),
+        )
+        .await;
     assert_eq!(status, 200, "{a}");
-    let (status, a) = env.mgmt(Method::PATCH, &env.account_url("faraway"), Some(json!({"properties": {"onKeyLoss": "delete"}}))).await;
+    let (status, a) = env
+        .mgmt(
+            Method::PATCH,
+            &env.account_url("faraway"),
+            Some(json!({"properties": {"onKeyLoss": "delete"}})),
+        )
+        .await;
     assert_eq!(status, 200, "{a}");
     let data = b"remote vault protected bytes".to_vec();
-    assert_eq!(env.data(Method::PUT, "faraway", "datasets/d.txt", &key).body(data.clone()).send().await.unwrap().status(), 201);
+    assert_eq!(
+        env.data(Method::PUT, "faraway", "datasets/d.txt", &key)
+            .body(data.clone())
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        201
+    );
 
     proxy.blackhole.store(true, Ordering::SeqCst);
     // Within the hard limit: served from the cache.
-    assert_eq!(env.get_dataset("faraway", "d.txt", &key).await, (200, data.clone()));
+    assert_eq!(
+        env.get_dataset("faraway", "d.txt", &key).await,
+        (200, data.clone())
+    );
     // Past it: fail closed with 503, account still Active (not revoked).
-    let (message, took) = poll(Duration::from_secs(20), "503 after the outage limit", || async {
-        let resp = env.data(Method::GET, "faraway", "datasets/d.txt", &key).send().await.unwrap();
-        (resp.status() == 503).then_some(())?;
-        Some(resp.text().await.unwrap())
-    })
+    let (message, took) = poll(
+        Duration::from_secs(20),
+        "503 after the outage limit",
+        || async {
+            let resp = env
+                .data(Method::GET, "faraway", "datasets/d.txt", &key)
+                .send()
+                .await
+                .unwrap();
+            (resp.status() == 503).then_some(())?;
+            Some(resp.text().await.unwrap())
+        },
+    )
     .await;
     eprintln!("failed closed after {took:?}: {message}");
     assert!(message.contains("has not answered"), "{message}");
-    let (_, a) = env.mgmt(Method::GET, &env.account_url("faraway"), None).await;
-    assert_eq!(a["properties"]["encryption"]["status"]["keyState"], "Active", "{a}");
+    let (_, a) = env
+        .mgmt(Method::GET, &env.account_url("faraway"), None)
+        .await;
+    assert_eq!(
+        a["properties"]["encryption"]["status"]["keyState"], "Active",
+        "{a}"
+    );
     assert!(a["properties"]["encryption"]["status"]["vaultUnreachableSince"].is_string());
     assert!(a["properties"].get("dataDeletedAt").is_none());
 
@@ -110,6 +159,13 @@ async fn vault_outage_serves_from_cache_then_fails_closed_then_recovers() {
         (env.get_dataset("faraway", "d.txt", &key).await == (200, data.clone())).then_some(())
     })
     .await;
-    let (_, a) = env.mgmt(Method::GET, &env.account_url("faraway"), None).await;
-    assert!(a["properties"]["encryption"]["status"].get("vaultUnreachableSince").is_none(), "{a}");
+    let (_, a) = env
+        .mgmt(Method::GET, &env.account_url("faraway"), None)
+        .await;
+    assert!(
+        a["properties"]["encryption"]["status"]
+            .get("vaultUnreachableSince")
+            .is_none(),
+        "{a}"
+    );
 }
