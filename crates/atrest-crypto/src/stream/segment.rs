@@ -79,7 +79,8 @@ impl SegmentEncryptor {
     /// Encrypts the next segment in place and appends its tag.
     ///
     /// A segment that is not `last` must be exactly one segment long; the last one may hold
-    /// anything from zero bytes to one full segment.
+    /// from one byte to one full segment, or zero bytes when it is the only segment (the empty
+    /// object).
     pub fn seal_segment<B>(&mut self, segment: &mut B, last: bool) -> Result<(), Error>
     where
         B: AsMut<[u8]> + for<'a> Extend<&'a u8>,
@@ -101,7 +102,9 @@ impl SegmentEncryptor {
         }
         let len = segment.len();
         let fits = if last {
-            len <= self.cipher.segment_size
+            // Only the empty object ends with an empty segment; any other plaintext's final
+            // segment holds at least one byte (a multiple of the segment size ends full).
+            len <= self.cipher.segment_size && (len > 0 || self.next_index == 0)
         } else {
             len == self.cipher.segment_size
         };
@@ -166,6 +169,11 @@ impl SegmentDecryptor {
     ) -> Result<&'a mut [u8], Error> {
         let max = self.ciphertext_segment_len();
         let len = segment.len();
+        if last && len == TAG_LEN && index > 0 {
+            // An empty final segment after full ones: no writer produces this (the last full
+            // segment is the final one), so the bare tag is data after the end.
+            return Err(Error::TrailingData);
+        }
         if len < TAG_LEN || len > max || (!last && len != max) {
             return Err(if last && len < TAG_LEN {
                 Error::Truncated
