@@ -384,6 +384,37 @@ proptest! {
     }
 }
 
+/// The fuzz targets' seed corpus (`fuzz/seeds/{decrypt,header}/`) holds genuine objects under
+/// the fuzz key and their headers; `RECORD=1` rewrites it.
+#[test]
+fn fuzz_seeds_are_current() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/seeds");
+    let record = std::env::var_os("RECORD").is_some_and(|v| v == "1");
+    if !record && !dir.exists() {
+        return; // the crate without the repository around it
+    }
+    for (name, object) in fuzz_body::seed_objects() {
+        let header = Header::parse(&object).unwrap();
+        for (target, bytes) in [("decrypt", &object[..]), ("header", header.as_bytes())] {
+            let path = dir.join(target).join(&name);
+            if record {
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                std::fs::write(&path, bytes).unwrap();
+            } else {
+                let stored = std::fs::read(&path)
+                    .unwrap_or_else(|e| panic!("{}: {e}; rerun with RECORD=1", path.display()));
+                assert!(
+                    stored == bytes,
+                    "{} is stale; rerun with RECORD=1",
+                    path.display()
+                );
+            }
+        }
+        fuzz_body::decrypt(&object);
+        fuzz_body::header(&object);
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(128))]
 

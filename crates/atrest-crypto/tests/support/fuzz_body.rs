@@ -316,6 +316,42 @@ fn apply_edit(object: &mut Vec<u8>, other: &[u8], header_len: usize, segment: us
     }
 }
 
+/// Genuine objects under [`FUZZ_KEY`] and [`FUZZ_CONTEXT`], named by their parameters: the
+/// checked-in seed corpus of the fuzz targets (`fuzz/seeds/`).
+pub(crate) fn seed_objects() -> Vec<(String, Vec<u8>)> {
+    let key = SecretKey::from_bytes(FUZZ_KEY);
+    let cases: [(u32, usize, &[u8]); 10] = [
+        (16, 0, b"ak"),
+        (16, 1, b"ak"),
+        (16, 16, b"ak"),
+        (16, 17, b"ak"),
+        (16, 40, b""),
+        (64, 0, b"ak:v1"),
+        (64, 64, b"ak:v1"),
+        (64, 65, b"ak:v1"),
+        (64, 200, b"ak:v1"),
+        (32, 5, &[b'k'; 255]),
+    ];
+    cases
+        .iter()
+        .enumerate()
+        .map(|(n, &(segment_size, len, key_ref))| {
+            let header = Header::with_parameters(
+                segment_size,
+                key_ref,
+                [n as u8; SALT_LEN],
+                [0x80 | n as u8; NONCE_PREFIX_LEN],
+            )
+            .expect("valid parameters");
+            let object =
+                stream::encrypt_to_vec(&key, &header, FUZZ_CONTEXT, &pattern(len, n as u8))
+                    .expect("encrypts");
+            let name = format!("seg{segment_size}-len{len}-keyref{}", key_ref.len());
+            (name, object)
+        })
+        .collect()
+}
+
 /// A deterministic plaintext.
 pub(crate) fn pattern(len: usize, seed: u8) -> Vec<u8> {
     (0..len)
