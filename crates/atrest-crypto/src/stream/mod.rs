@@ -12,7 +12,8 @@
 //! ```
 //!
 //! Every segment but the last carries exactly `segment_size` plaintext bytes; the last carries
-//! 0..=`segment_size`. So the segment covering any byte offset is found by arithmetic
+//! 1..=`segment_size` (a multiple of the segment size ends with a full final segment), or 0
+//! only in the empty object. So the segment covering any byte offset is found by arithmetic
 //! ([`ObjectLayout`]), and a range read decrypts only those segments.
 //!
 //! Adapters, all constant-memory: [`EncryptWriter`]/[`DecryptReader`] (`std::io`),
