@@ -153,6 +153,7 @@ impl Vaults {
     }
 
     /// verify a signature over a digest. Works past `exp` and before `nbf`.
+    #[allow(clippy::too_many_arguments)] // mirrors the Key Vault verify request one to one
     pub async fn verify(
         &self,
         caller: &Principal,
