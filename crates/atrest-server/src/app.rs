@@ -25,12 +25,6 @@ pub struct AppState {
     pub accounts: AccountsState,
 }
 
-impl FromRef<AppState> for VaultState {
-    fn from_ref(state: &AppState) -> Self {
-        state.vaults.clone()
-    }
-}
-
 impl FromRef<AppState> for AccountsState {
     fn from_ref(state: &AppState) -> Self {
         state.accounts.clone()
@@ -43,6 +37,12 @@ impl FromRef<AppState> for Directory {
     }
 }
 
+impl FromRef<AppState> for VaultState {
+    fn from_ref(state: &AppState) -> Self {
+        state.vaults.clone()
+    }
+}
+
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-request-id");
 
 /// Builds the application: all routes plus request ids, tracing and the body limit.
@@ -50,8 +50,8 @@ pub fn app(state: AppState, max_body_bytes: usize) -> Router {
     Router::new()
         .route("/healthz", get(health))
         .merge(atrest_identity::router())
-        .merge(atrest_vault::management_router())
         .merge(atrest_vault::data_plane_router())
+        .merge(atrest_vault::management_router())
         .merge(atrest_accounts::router())
         .fallback(not_found)
         .with_state(state)

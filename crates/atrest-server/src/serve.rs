@@ -2,15 +2,15 @@
 
 use std::net::SocketAddr;
 
-use std::sync::Arc;
-
-use atrest_accounts::{Accounts, AccountsConfig, AccountsDeps, AccountsState};
+use atrest_accounts::AccountsState;
 use atrest_identity::Directory;
 use atrest_store::{AuditLog, Db};
-use atrest_vault::{SystemClock, VaultHosts, VaultState, Vaults, VaultsConfig};
 use aws_lc_rs::hkdf::{Salt, HKDF_SHA256};
 use std::time::Duration;
 
+use std::sync::Arc;
+
+use atrest_vault::{SystemClock, VaultHosts, VaultState, Vaults, VaultsConfig};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -72,7 +72,7 @@ pub enum StartError {
     /// The directory could not be opened.
     #[error(transparent)]
     Identity(#[from] atrest_identity::Error),
-    /// The accounts service could not be opened or configured.
+    /// The accounts service could not be configured or opened.
     #[error("accounts: {0}")]
     Accounts(String),
     /// TLS material could not be made or loaded.
@@ -113,6 +113,15 @@ pub async fn start(settings: Settings) -> Result<RunningServer, StartError> {
         }
         None => None,
     };
+    let listener =
+        std::net::TcpListener::bind(settings.listen).map_err(|source| StartError::Bind {
+            addr: settings.listen,
+            source,
+        })?;
+    listener
+        .set_nonblocking(true)
+        .map_err(StartError::DataDir)?;
+    let addr = listener.local_addr().map_err(StartError::DataDir)?;
 
     let mut names = vec![
         "localhost".to_owned(),
@@ -129,16 +138,6 @@ pub async fn start(settings: Settings) -> Result<RunningServer, StartError> {
     names.dedup();
     let tls = tls::server_config(&data, &names).map_err(|e| StartError::Tls(e.to_string()))?;
 
-    let listener =
-        std::net::TcpListener::bind(settings.listen).map_err(|source| StartError::Bind {
-            addr: settings.listen,
-            source,
-        })?;
-    listener
-        .set_nonblocking(true)
-        .map_err(StartError::DataDir)?;
-    let addr = listener.local_addr().map_err(StartError::DataDir)?;
-
     let vaults = Vaults::new(VaultsConfig {
         db: db.clone(),
         audit: audit.clone(),
@@ -151,14 +150,17 @@ pub async fn start(settings: Settings) -> Result<RunningServer, StartError> {
         },
         clock: Arc::new(SystemClock),
     });
+    tokio::spawn(vault_jobs(vaults.clone()));
     let accounts =
-        start_accounts(&settings, &data, addr, db, audit, &directory, root, &vaults).await?;
+        crate::accounts::start(&settings, &data, addr, db, audit, &directory, root, &vaults)
+            .await?;
     let state = AppState {
         directory: directory.clone(),
         vaults: VaultState::new(vaults),
         accounts: AccountsState::new(accounts, directory),
     };
     let router = app(state, settings.max_body_bytes);
+
     let (stop, stopped) = watch::channel(false);
     let task = tokio::spawn(serve_tls(
         listener,
@@ -176,39 +178,19 @@ pub async fn start(settings: Settings) -> Result<RunningServer, StartError> {
     })
 }
 
-/// Opens the accounts service and starts its background work (key revalidation, vault and
-/// directory event listeners, platform-key rewrap).
-#[allow(clippy::too_many_arguments)]
-async fn start_accounts(
-    settings: &Settings,
-    data: &DataDir,
-    addr: SocketAddr,
-    db: Db,
-    audit: AuditLog,
-    directory: &Directory,
-    root: atrest_crypto::SecretKey,
-    vaults: &Vaults,
-) -> Result<Accounts, StartError> {
-    let mut config = AccountsConfig::from_raw(
-        settings.accounts.clone(),
-        settings.key_check_interval,
-        data.path().join("blobs"),
-    )
-    .map_err(|e| StartError::Accounts(e.to_string()))?;
-    config.default_ca_file = Some(data.ca_cert());
-    config.public_base = format!("https://localhost:{}", addr.port());
-    let accounts = Accounts::open(AccountsDeps {
-        db,
-        audit,
-        directory: directory.clone(),
-        root,
-        vaults: Some(vaults.clone()),
-        config,
-    })
-    .await
-    .map_err(|e| StartError::Accounts(format!("{e:?}")))?;
-    accounts.start_background(Some(vaults.subscribe()));
-    Ok(accounts)
+/// Applies rotation policies and purges expired soft-deleted keys and vaults, once a minute.
+async fn vault_jobs(vaults: Vaults) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        let now = vaults.now();
+        if let Err(e) = vaults.run_due_rotations(now).await {
+            tracing::warn!(error = %e, "rotation scheduler");
+        }
+        if let Err(e) = vaults.run_due_purges(now).await {
+            tracing::warn!(error = %e, "purge scheduler");
+        }
+    }
 }
 
 /// Runs the server until Ctrl-C or SIGTERM, then shuts down gracefully.

@@ -225,7 +225,13 @@ pub(crate) fn sign(pkcs8: &[u8], alg: SignatureAlgorithm, digest: &[u8]) -> Resu
 }
 
 /// Verifies a signature over a digest with the public key `(n, e)`.
-pub(crate) fn verify(n: &[u8], e: &[u8], alg: SignatureAlgorithm, digest: &[u8], sig: &[u8]) -> Result<bool, Error> {
+pub(crate) fn verify(
+    n: &[u8],
+    e: &[u8],
+    alg: SignatureAlgorithm,
+    digest: &[u8],
+    sig: &[u8],
+) -> Result<bool, Error> {
     let digest = alg.import_digest(digest)?;
     let public = PublicKeyComponents { n, e };
     let parsed = public
@@ -235,7 +241,12 @@ pub(crate) fn verify(n: &[u8], e: &[u8], alg: SignatureAlgorithm, digest: &[u8],
 }
 
 /// OAEP-encrypts with the public key `(n, e)`.
-pub(crate) fn encrypt(n: &[u8], e: &[u8], alg: EncryptionAlgorithm, plaintext: &[u8]) -> Result<Vec<u8>, Error> {
+pub(crate) fn encrypt(
+    n: &[u8],
+    e: &[u8],
+    alg: EncryptionAlgorithm,
+    plaintext: &[u8],
+) -> Result<Vec<u8>, Error> {
     let public: PublicEncryptingKey = PublicKeyComponents { n, e }
         .try_into()
         .map_err(|_| atrest_crypto::Error::Rsa)?;
@@ -268,7 +279,11 @@ pub(crate) fn decrypt(
     let mut out = Zeroizing::new(vec![0u8; key.min_output_size()]);
     let len = key
         .decrypt(alg.oaep(), ciphertext, &mut out, None)
-        .map_err(|_| Error::Undecryptable("The ciphertext could not be decrypted with this key and algorithm"))?
+        .map_err(|_| {
+            Error::Undecryptable(
+                "The ciphertext could not be decrypted with this key and algorithm",
+            )
+        })?
         .len();
     out.truncate(len);
     Ok(out)

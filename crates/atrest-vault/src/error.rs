@@ -189,9 +189,9 @@ impl Error {
             Self::SubscriptionNotFound { .. } => "SubscriptionNotFound",
             Self::KeyNotFound { .. } | Self::DeletedKeyNotFound { .. } => "KeyNotFound",
             Self::VaultNameTaken { .. } => "VaultAlreadyExists",
-            Self::VaultNameDeleted { .. } | Self::KeyDeletedButRecoverable { .. } | Self::KeyExists { .. } => {
-                "Conflict"
-            }
+            Self::VaultNameDeleted { .. }
+            | Self::KeyDeletedButRecoverable { .. }
+            | Self::KeyExists { .. } => "Conflict",
             Self::RoleRequired { .. } => "AuthorizationFailed",
             Self::AccessDenied { .. }
             | Self::KeyDisabled { .. }
@@ -201,7 +201,9 @@ impl Error {
             | Self::PurgeProtected { .. } => "Forbidden",
             Self::WrongTenant { .. } => "Unauthorized",
             Self::BadParameter(_) | Self::Undecryptable(_) => "BadParameter",
-            Self::Database(_) | Self::Store(_) | Self::Crypto(_) | Self::Other(_) => "InternalError",
+            Self::Database(_) | Self::Store(_) | Self::Crypto(_) | Self::Other(_) => {
+                "InternalError"
+            }
         }
     }
 

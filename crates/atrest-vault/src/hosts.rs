@@ -25,10 +25,18 @@ impl VaultHosts {
             return None;
         }
         let bare = strip_port(host);
-        if let Some((_, vault)) = self.aliases.iter().find(|(alias, _)| alias.eq_ignore_ascii_case(host)) {
+        if let Some((_, vault)) = self
+            .aliases
+            .iter()
+            .find(|(alias, _)| alias.eq_ignore_ascii_case(host))
+        {
             return Some(vault.clone());
         }
-        if let Some((_, vault)) = self.aliases.iter().find(|(alias, _)| alias.eq_ignore_ascii_case(bare)) {
+        if let Some((_, vault)) = self
+            .aliases
+            .iter()
+            .find(|(alias, _)| alias.eq_ignore_ascii_case(bare))
+        {
             return Some(vault.clone());
         }
         let suffix = self.dns_suffix.trim_matches('.');
@@ -45,7 +53,11 @@ impl VaultHosts {
 
     /// The `vaultUri` of vault `name`: its first alias, else `https://{name}.{dns_suffix}/`.
     pub fn vault_uri(&self, name: &str) -> String {
-        if let Some((alias, _)) = self.aliases.iter().find(|(_, vault)| vault.eq_ignore_ascii_case(name)) {
+        if let Some((alias, _)) = self
+            .aliases
+            .iter()
+            .find(|(_, vault)| vault.eq_ignore_ascii_case(name))
+        {
             return if has_port(alias) {
                 format!("https://{alias}/")
             } else {
@@ -77,7 +89,9 @@ fn strip_port(host: &str) -> &str {
         };
     }
     match host.rsplit_once(':') {
-        Some((name, port)) if !name.contains(':') && port.chars().all(|c| c.is_ascii_digit()) => name,
+        Some((name, port)) if !name.contains(':') && port.chars().all(|c| c.is_ascii_digit()) => {
+            name
+        }
         _ => host,
     }
 }
@@ -109,7 +123,10 @@ mod tests {
         assert_eq!(h.resolve("localhost:8443").as_deref(), Some("demo"));
         assert_eq!(h.resolve("LOCALHOST").as_deref(), Some("demo"));
         assert_eq!(h.resolve("127.0.0.1:8443").as_deref(), Some("protected"));
-        assert_eq!(h.resolve("kv1.vault.atrest.test:8443").as_deref(), Some("kv1"));
+        assert_eq!(
+            h.resolve("kv1.vault.atrest.test:8443").as_deref(),
+            Some("kv1")
+        );
         assert_eq!(h.resolve("KV1.Vault.Atrest.Test").as_deref(), Some("kv1"));
         assert_eq!(h.resolve("a.b.vault.atrest.test"), None);
         assert_eq!(h.resolve("vault.atrest.test"), None);

@@ -27,8 +27,8 @@ mod repo;
 pub use clock::{Clock, ManualClock, SystemClock, DAY};
 pub use crypto::{EncryptionAlgorithm, SignatureAlgorithm};
 pub use domain::{
-    parse_key_permissions, CreateMode, CryptoOutput, PolicyEdit, SchedulerReport, VaultPatch, VaultSpec, Vaults,
-    VaultsConfig, Verification,
+    parse_key_permissions, CreateMode, CryptoOutput, PolicyEdit, SchedulerReport, VaultPatch,
+    VaultSpec, Vaults, VaultsConfig, Verification,
 };
 pub use error::Error;
 pub use events::{VaultEvent, VaultEventKind};

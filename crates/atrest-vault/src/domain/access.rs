@@ -48,9 +48,13 @@ impl Vaults {
         let vault = repo::vaults::by_name(self.pool(), vault_name)
             .await?
             .filter(|v| v.deleted_at.is_none())
-            .ok_or_else(|| Error::VaultNotFound { name: vault_name.to_owned() })?;
+            .ok_or_else(|| Error::VaultNotFound {
+                name: vault_name.to_owned(),
+            })?;
         let refusal = if !caller.tenant_id.eq_ignore_ascii_case(&vault.tenant_id) {
-            Some(Error::WrongTenant { expected: vault.tenant_id.clone() })
+            Some(Error::WrongTenant {
+                expected: vault.tenant_id.clone(),
+            })
         } else {
             let allowed = match op.permission() {
                 Some(permission) => vault.permits(&caller.tenant_id, &caller.object_id, permission),
@@ -64,7 +68,11 @@ impl Vaults {
                 vault: vault.name.clone(),
             })
         };
-        let access = Access { vault, caller: caller.clone(), op };
+        let access = Access {
+            vault,
+            caller: caller.clone(),
+            op,
+        };
         match refusal {
             None => Ok(access),
             Some(err) => {
@@ -100,7 +108,15 @@ impl Vaults {
         outcome: Result<(), &Error>,
     ) -> Result<(), Error> {
         let (result, status, detail) = match outcome {
-            Ok(()) => ("ok", if access.op == Operation::Purge { 204 } else { 200 }, None),
+            Ok(()) => (
+                "ok",
+                if access.op == Operation::Purge {
+                    204
+                } else {
+                    200
+                },
+                None,
+            ),
             Err(err) => (err.audit_result(), err.status(), Some(audit_detail(err))),
         };
         self.inner

@@ -51,8 +51,15 @@ struct BackupVersion {
 
 impl Vaults {
     /// Backs up a key with all its versions (`POST /keys/{name}/backup`).
-    pub async fn backup_key(&self, caller: &Principal, vault: &str, name: &str) -> Result<Vec<u8>, Error> {
-        let access = self.begin(caller, vault, Operation::Backup, Some(name)).await?;
+    pub async fn backup_key(
+        &self,
+        caller: &Principal,
+        vault: &str,
+        name: &str,
+    ) -> Result<Vec<u8>, Error> {
+        let access = self
+            .begin(caller, vault, Operation::Backup, Some(name))
+            .await?;
         let result = async {
             let vault = &access.vault;
             let mut conn = self.pool().acquire().await?;
@@ -86,12 +93,18 @@ impl Vaults {
                 policy_updated: key.policy_updated,
                 versions,
             };
-            let json = Zeroizing::new(serde_json::to_vec(&payload).map_err(crate::repo::vaults::other)?);
+            let json =
+                Zeroizing::new(serde_json::to_vec(&payload).map_err(crate::repo::vaults::other)?);
             let tenant = vault.tenant_id.as_bytes();
-            let sealed = atrest_crypto::seal::seal(&self.inner.root, &backup_aad(&vault.tenant_id), &json)?;
+            let sealed =
+                atrest_crypto::seal::seal(&self.inner.root, &backup_aad(&vault.tenant_id), &json)?;
             let mut blob = Vec::with_capacity(MAGIC.len() + 2 + tenant.len() + sealed.len());
             blob.extend_from_slice(MAGIC);
-            blob.extend_from_slice(&u16::try_from(tenant.len()).unwrap_or(u16::MAX).to_be_bytes());
+            blob.extend_from_slice(
+                &u16::try_from(tenant.len())
+                    .unwrap_or(u16::MAX)
+                    .to_be_bytes(),
+            );
             blob.extend_from_slice(tenant);
             blob.extend_from_slice(&sealed);
             Ok(blob)
@@ -102,7 +115,12 @@ impl Vaults {
 
     /// Restores a backup into this vault (`POST /keys/restore`). The vault must be in the
     /// backup's tenant, and the key name must be free (409 otherwise).
-    pub async fn restore_key(&self, caller: &Principal, vault: &str, blob: &[u8]) -> Result<KeyBundle, Error> {
+    pub async fn restore_key(
+        &self,
+        caller: &Principal,
+        vault: &str,
+        blob: &[u8],
+    ) -> Result<KeyBundle, Error> {
         let access = self.begin(caller, vault, Operation::Restore, None).await?;
         let mut restored_name = None;
         let result = async {

@@ -57,7 +57,8 @@ impl Vaults {
         alg: EncryptionAlgorithm,
         key: &[u8],
     ) -> Result<CryptoOutput, Error> {
-        self.public_op(caller, vault, name, version, Operation::WrapKey, alg, key).await
+        self.public_op(caller, vault, name, version, Operation::WrapKey, alg, key)
+            .await
     }
 
     /// unwrapKey. Works past `exp` and before `nbf`, so wrapped data stays recoverable.
@@ -70,7 +71,16 @@ impl Vaults {
         alg: EncryptionAlgorithm,
         wrapped: &[u8],
     ) -> Result<CryptoOutput, Error> {
-        self.private_op(caller, vault, name, version, Operation::UnwrapKey, alg, wrapped).await
+        self.private_op(
+            caller,
+            vault,
+            name,
+            version,
+            Operation::UnwrapKey,
+            alg,
+            wrapped,
+        )
+        .await
     }
 
     /// encrypt.
@@ -83,7 +93,16 @@ impl Vaults {
         alg: EncryptionAlgorithm,
         plaintext: &[u8],
     ) -> Result<CryptoOutput, Error> {
-        self.public_op(caller, vault, name, version, Operation::Encrypt, alg, plaintext).await
+        self.public_op(
+            caller,
+            vault,
+            name,
+            version,
+            Operation::Encrypt,
+            alg,
+            plaintext,
+        )
+        .await
     }
 
     /// decrypt. Works past `exp` and before `nbf`.
@@ -96,7 +115,16 @@ impl Vaults {
         alg: EncryptionAlgorithm,
         ciphertext: &[u8],
     ) -> Result<CryptoOutput, Error> {
-        self.private_op(caller, vault, name, version, Operation::Decrypt, alg, ciphertext).await
+        self.private_op(
+            caller,
+            vault,
+            name,
+            version,
+            Operation::Decrypt,
+            alg,
+            ciphertext,
+        )
+        .await
     }
 
     /// sign a digest.
@@ -109,9 +137,13 @@ impl Vaults {
         alg: SignatureAlgorithm,
         digest: &[u8],
     ) -> Result<CryptoOutput, Error> {
-        let access = self.begin(caller, vault, Operation::Sign, Some(name)).await?;
+        let access = self
+            .begin(caller, vault, Operation::Sign, Some(name))
+            .await?;
         let result = async {
-            let row = self.usable(&access.vault, name, version, Operation::Sign).await?;
+            let row = self
+                .usable(&access.vault, name, version, Operation::Sign)
+                .await?;
             let private = self.open_private(&row)?;
             let signature = crypto::sign(&private, alg, digest)?;
             Ok(output(&row, signature))
@@ -121,6 +153,7 @@ impl Vaults {
     }
 
     /// verify a signature over a digest. Works past `exp` and before `nbf`.
+    #[allow(clippy::too_many_arguments)] // mirrors the Key Vault verify request one to one
     pub async fn verify(
         &self,
         caller: &Principal,
@@ -131,23 +164,38 @@ impl Vaults {
         digest: &[u8],
         signature: &[u8],
     ) -> Result<Verification, Error> {
-        let access = self.begin(caller, vault, Operation::Verify, Some(name)).await?;
+        let access = self
+            .begin(caller, vault, Operation::Verify, Some(name))
+            .await?;
         let result = async {
-            let row = self.usable(&access.vault, name, version, Operation::Verify).await?;
+            let row = self
+                .usable(&access.vault, name, version, Operation::Verify)
+                .await?;
             let valid = crypto::verify(&row.n, &row.e, alg, digest, signature)?;
-            Ok(Verification { name: row.key_name, version: row.version, valid })
+            Ok(Verification {
+                name: row.key_name,
+                version: row.version,
+                valid,
+            })
         }
         .await;
         self.end(&access, Some(name), version, result).await
     }
 
     /// `count` (1–128) random bytes from the CSPRNG. Needs any access policy on the vault.
-    pub async fn random_bytes(&self, caller: &Principal, vault: &str, count: u32) -> Result<Vec<u8>, Error> {
+    pub async fn random_bytes(
+        &self,
+        caller: &Principal,
+        vault: &str,
+        count: u32,
+    ) -> Result<Vec<u8>, Error> {
         let access = self.begin(caller, vault, Operation::Random, None).await?;
         let result = if (1..=128).contains(&count) {
             atrest_crypto::random::bytes(count as usize).map_err(Error::from)
         } else {
-            Err(Error::bad(format!("count must be between 1 and 128, not {count}")))
+            Err(Error::bad(format!(
+                "count must be between 1 and 128, not {count}"
+            )))
         };
         self.end(&access, None, None, result).await
     }
@@ -189,7 +237,11 @@ impl Vaults {
             let row = self.usable(&access.vault, name, version, op).await?;
             let private = self.open_private(&row)?;
             let plaintext = crypto::decrypt(&private, alg, input)?;
-            Ok(CryptoOutput { name: row.key_name, version: row.version, value: plaintext })
+            Ok(CryptoOutput {
+                name: row.key_name,
+                version: row.version,
+                value: plaintext,
+            })
         }
         .await;
         self.end(&access, Some(name), version, result).await
@@ -235,7 +287,11 @@ impl Vaults {
 
     pub(super) fn open_private(&self, row: &VersionRow) -> Result<Zeroizing<Vec<u8>>, Error> {
         let aad = Self::seal_aad(&row.vault_id, &row.key_name, &row.version);
-        Ok(atrest_crypto::seal::open(&self.inner.root, &aad, &row.sealed_private)?)
+        Ok(atrest_crypto::seal::open(
+            &self.inner.root,
+            &aad,
+            &row.sealed_private,
+        )?)
     }
 }
 

@@ -23,8 +23,16 @@ const MAX_TAGS: usize = 15;
 
 impl Vaults {
     /// Creates a key, or a new version of an existing key (`POST /keys/{name}/create`).
-    pub async fn create_key(&self, caller: &Principal, vault: &str, name: &str, request: NewKey) -> Result<KeyBundle, Error> {
-        let access = self.begin(caller, vault, Operation::Create, Some(name)).await?;
+    pub async fn create_key(
+        &self,
+        caller: &Principal,
+        vault: &str,
+        name: &str,
+        request: NewKey,
+    ) -> Result<KeyBundle, Error> {
+        let access = self
+            .begin(caller, vault, Operation::Create, Some(name))
+            .await?;
         let result = async {
             check_name(name)?;
             check_new_key(&request)?;
@@ -35,7 +43,8 @@ impl Vaults {
             let material = tokio::task::spawn_blocking(move || crypto::generate(bits))
                 .await
                 .map_err(|err| Error::Other(std::sync::Arc::new(err)))??;
-            self.store_new_version(&access.vault, name, &request, &material).await
+            self.store_new_version(&access.vault, name, &request, &material)
+                .await
         }
         .await;
         self.end(&access, Some(name), None, result).await
@@ -50,20 +59,31 @@ impl Vaults {
         request: NewKey,
         components: RsaPrivateComponents,
     ) -> Result<KeyBundle, Error> {
-        let access = self.begin(caller, vault, Operation::Import, Some(name)).await?;
+        let access = self
+            .begin(caller, vault, Operation::Import, Some(name))
+            .await?;
         let result = async {
             check_name(name)?;
             check_new_key(&request)?;
             let material = crypto::import(&components)?;
-            self.store_new_version(&access.vault, name, &request, &material).await
+            self.store_new_version(&access.vault, name, &request, &material)
+                .await
         }
         .await;
         self.end(&access, Some(name), None, result).await
     }
 
     /// Reads a key version; `version` `None` or empty means the newest.
-    pub async fn get_key(&self, caller: &Principal, vault: &str, name: &str, version: Option<&str>) -> Result<KeyBundle, Error> {
-        let access = self.begin(caller, vault, Operation::Get, Some(name)).await?;
+    pub async fn get_key(
+        &self,
+        caller: &Principal,
+        vault: &str,
+        name: &str,
+        version: Option<&str>,
+    ) -> Result<KeyBundle, Error> {
+        let access = self
+            .begin(caller, vault, Operation::Get, Some(name))
+            .await?;
         let result = async {
             let mut conn = self.pool().acquire().await?;
             let (_, row) = resolve(&mut conn, &access.vault, name, version).await?;
@@ -82,8 +102,11 @@ impl Vaults {
         skip_token: Option<&str>,
     ) -> Result<Page<KeyBundle>, Error> {
         let access = self.begin(caller, vault, Operation::List, None).await?;
-        let result = self.list_current(&access.vault, false, max, skip_token).await;
-        self.end(&access, None, None, result.map(|(page, _)| page)).await
+        let result = self
+            .list_current(&access.vault, false, max, skip_token)
+            .await;
+        self.end(&access, None, None, result.map(|(page, _)| page))
+            .await
     }
 
     /// Lists the versions of a key, oldest first.
@@ -95,21 +118,35 @@ impl Vaults {
         max: Option<u32>,
         skip_token: Option<&str>,
     ) -> Result<Page<KeyBundle>, Error> {
-        let access = self.begin(caller, vault, Operation::ListVersions, Some(name)).await?;
+        let access = self
+            .begin(caller, vault, Operation::ListVersions, Some(name))
+            .await?;
         let result = async {
             let limit = page_size(max)?;
             let after = match skip_token {
-                Some(token) => decode_token(token)?.parse::<i64>().map_err(|_| bad_token())?,
+                Some(token) => decode_token(token)?
+                    .parse::<i64>()
+                    .map_err(|_| bad_token())?,
                 None => 0,
             };
             let mut conn = self.pool().acquire().await?;
             let key = live_key(&mut conn, &access.vault, name).await?;
-            let mut found = rows::versions(&mut conn, &access.vault.id, &key.name, after, i64::from(limit) + 1).await?;
+            let mut found = rows::versions(
+                &mut conn,
+                &access.vault.id,
+                &key.name,
+                after,
+                i64::from(limit) + 1,
+            )
+            .await?;
             let next = (found.len() > limit as usize).then(|| {
                 found.truncate(limit as usize);
                 encode_token(&found[found.len() - 1].seq.to_string())
             });
-            let items = found.iter().map(|row| bundle(&access.vault, row)).collect::<Result<_, _>>()?;
+            let items = found
+                .iter()
+                .map(|row| bundle(&access.vault, row))
+                .collect::<Result<_, _>>()?;
             Ok(Page { items, next })
         }
         .await;
@@ -125,7 +162,9 @@ impl Vaults {
         version: Option<&str>,
         update: KeyUpdate,
     ) -> Result<KeyBundle, Error> {
-        let access = self.begin(caller, vault, Operation::Update, Some(name)).await?;
+        let access = self
+            .begin(caller, vault, Operation::Update, Some(name))
+            .await?;
         let result = async {
             let mut tx = self.write_tx().await?;
             let (_, mut row) = resolve(&mut tx, &access.vault, name, version).await?;
@@ -155,7 +194,11 @@ impl Vaults {
             rows::update_version(&mut tx, &row).await?;
             tx.commit().await?;
             if was_enabled != row.enabled {
-                let kind = if row.enabled { VaultEventKind::KeyEnabled } else { VaultEventKind::KeyDisabled };
+                let kind = if row.enabled {
+                    VaultEventKind::KeyEnabled
+                } else {
+                    VaultEventKind::KeyDisabled
+                };
                 self.emit(kind, &access.vault, Some(&row.key_name), Some(&row.version));
             }
             bundle(&access.vault, &row)
@@ -173,12 +216,17 @@ impl Vaults {
         material: &KeyMaterial,
     ) -> Result<KeyBundle, Error> {
         let now = self.now();
-        let ops = request.key_ops.clone().unwrap_or_else(|| DEFAULT_KEY_OPS.to_vec());
+        let ops = request
+            .key_ops
+            .clone()
+            .unwrap_or_else(|| DEFAULT_KEY_OPS.to_vec());
         let mut tx = self.write_tx().await?;
         let existing = rows::key(&mut tx, &vault.id, name).await?;
         let key_name = match &existing {
             Some(key) if key.deleted_at.is_some() => {
-                return Err(Error::KeyDeletedButRecoverable { name: key.name.clone() })
+                return Err(Error::KeyDeletedButRecoverable {
+                    name: key.name.clone(),
+                })
             }
             Some(key) => key.name.clone(),
             None => name.to_owned(),
@@ -186,17 +234,20 @@ impl Vaults {
         let version = new_version_id();
         let seq = rows::next_seq(&mut tx, &vault.id, &key_name).await?;
         if existing.is_none() {
-            rows::insert_key(&mut tx, &KeyRow {
-                vault_id: vault.id.clone(),
-                name: key_name.clone(),
-                current_version: version.clone(),
-                created: now,
-                deleted_at: None,
-                scheduled_purge: None,
-                rotation_policy: None,
-                policy_created: None,
-                policy_updated: None,
-            })
+            rows::insert_key(
+                &mut tx,
+                &KeyRow {
+                    vault_id: vault.id.clone(),
+                    name: key_name.clone(),
+                    current_version: version.clone(),
+                    created: now,
+                    deleted_at: None,
+                    scheduled_purge: None,
+                    rotation_policy: None,
+                    policy_created: None,
+                    policy_updated: None,
+                },
+            )
             .await?;
         }
         let row = VersionRow {
@@ -225,7 +276,12 @@ impl Vaults {
         rows::insert_version(&mut tx, &row).await?;
         rows::set_current(&mut tx, &vault.id, &key_name, &version).await?;
         tx.commit().await?;
-        self.emit(VaultEventKind::KeyNewVersionCreated, vault, Some(&key_name), Some(&version));
+        self.emit(
+            VaultEventKind::KeyNewVersionCreated,
+            vault,
+            Some(&key_name),
+            Some(&version),
+        );
         bundle(vault, &row)
     }
 
@@ -238,8 +294,18 @@ impl Vaults {
         skip_token: Option<&str>,
     ) -> Result<(Page<KeyBundle>, Vec<KeyRow>), Error> {
         let limit = page_size(max)?;
-        let after = skip_token.map(decode_token).transpose()?.unwrap_or_default();
-        let mut found = rows::list(self.pool(), &vault.id, deleted, &after, i64::from(limit) + 1).await?;
+        let after = skip_token
+            .map(decode_token)
+            .transpose()?
+            .unwrap_or_default();
+        let mut found = rows::list(
+            self.pool(),
+            &vault.id,
+            deleted,
+            &after,
+            i64::from(limit) + 1,
+        )
+        .await?;
         let next = (found.len() > limit as usize).then(|| {
             found.truncate(limit as usize);
             encode_token(&found[found.len() - 1].name)
@@ -247,7 +313,9 @@ impl Vaults {
         let mut conn = self.pool().acquire().await?;
         let mut items = Vec::with_capacity(found.len());
         for key in &found {
-            if let Some(row) = rows::version(&mut conn, &vault.id, &key.name, &key.current_version).await? {
+            if let Some(row) =
+                rows::version(&mut conn, &vault.id, &key.name, &key.current_version).await?
+            {
                 items.push(bundle(vault, &row)?);
             }
         }
@@ -256,10 +324,17 @@ impl Vaults {
 }
 
 /// The live key `name`, or KeyNotFound.
-pub(super) async fn live_key(conn: &mut SqliteConnection, vault: &Vault, name: &str) -> Result<KeyRow, Error> {
+pub(super) async fn live_key(
+    conn: &mut SqliteConnection,
+    vault: &Vault,
+    name: &str,
+) -> Result<KeyRow, Error> {
     match rows::key(conn, &vault.id, name).await? {
         Some(key) if key.deleted_at.is_none() => Ok(key),
-        _ => Err(Error::KeyNotFound { name: name.to_owned(), version: None }),
+        _ => Err(Error::KeyNotFound {
+            name: name.to_owned(),
+            version: None,
+        }),
     }
 }
 
@@ -271,17 +346,25 @@ pub(super) async fn resolve(
     version: Option<&str>,
 ) -> Result<(KeyRow, VersionRow), Error> {
     let key = live_key(conn, vault, name).await?;
-    let wanted = version.filter(|v| !v.is_empty()).unwrap_or(&key.current_version).to_owned();
+    let wanted = version
+        .filter(|v| !v.is_empty())
+        .unwrap_or(&key.current_version)
+        .to_owned();
     match rows::version(conn, &vault.id, &key.name, &wanted).await? {
         Some(row) => Ok((key, row)),
-        None => Err(Error::KeyNotFound { name: name.to_owned(), version: Some(wanted) }),
+        None => Err(Error::KeyNotFound {
+            name: name.to_owned(),
+            version: Some(wanted),
+        }),
     }
 }
 
 /// The public view of a version row.
 pub(super) fn bundle(vault: &Vault, row: &VersionRow) -> Result<KeyBundle, Error> {
-    let ops: Vec<String> = serde_json::from_str(&row.key_ops).map_err(crate::repo::vaults::other)?;
-    let tags: BTreeMap<String, String> = serde_json::from_str(&row.tags).map_err(crate::repo::vaults::other)?;
+    let ops: Vec<String> =
+        serde_json::from_str(&row.key_ops).map_err(crate::repo::vaults::other)?;
+    let tags: BTreeMap<String, String> =
+        serde_json::from_str(&row.tags).map_err(crate::repo::vaults::other)?;
     Ok(KeyBundle {
         name: row.key_name.clone(),
         version: row.version.clone(),
@@ -297,7 +380,10 @@ pub(super) fn bundle(vault: &Vault, row: &VersionRow) -> Result<KeyBundle, Error
             updated: row.updated,
         },
         tags,
-        recovery: Recovery { level: vault.recovery_level(), days: vault.retention_days },
+        recovery: Recovery {
+            level: vault.recovery_level(),
+            days: vault.retention_days,
+        },
     })
 }
 
@@ -331,17 +417,26 @@ fn check_new_key(request: &NewKey) -> Result<(), Error> {
 
 fn check_window(nbf: Option<i64>, exp: Option<i64>) -> Result<(), Error> {
     match (nbf, exp) {
-        (Some(nbf), Some(exp)) if exp <= nbf => Err(Error::bad("The key's exp must be later than its nbf")),
+        (Some(nbf), Some(exp)) if exp <= nbf => {
+            Err(Error::bad("The key's exp must be later than its nbf"))
+        }
         _ => Ok(()),
     }
 }
 
 fn check_tags(tags: &BTreeMap<String, String>) -> Result<(), Error> {
     if tags.len() > MAX_TAGS {
-        return Err(Error::bad(format!("A key may have at most {MAX_TAGS} tags")));
+        return Err(Error::bad(format!(
+            "A key may have at most {MAX_TAGS} tags"
+        )));
     }
-    if tags.iter().any(|(k, v)| k.is_empty() || k.len() > 512 || v.len() > 256) {
-        return Err(Error::bad("Tag names must be 1-512 characters and values at most 256"));
+    if tags
+        .iter()
+        .any(|(k, v)| k.is_empty() || k.len() > 512 || v.len() > 256)
+    {
+        return Err(Error::bad(
+            "Tag names must be 1-512 characters and values at most 256",
+        ));
     }
     Ok(())
 }
@@ -350,7 +445,9 @@ pub(super) fn page_size(max: Option<u32>) -> Result<u32, Error> {
     match max {
         None => Ok(MAX_PAGE),
         Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
-        Some(n) => Err(Error::bad(format!("maxresults must be between 1 and {MAX_PAGE}, not {n}"))),
+        Some(n) => Err(Error::bad(format!(
+            "maxresults must be between 1 and {MAX_PAGE}, not {n}"
+        ))),
     }
 }
 

@@ -12,8 +12,15 @@ use crate::Error;
 
 impl Vaults {
     /// Soft-deletes a key with all its versions (`DELETE /keys/{name}`).
-    pub async fn delete_key(&self, caller: &Principal, vault: &str, name: &str) -> Result<DeletedKey, Error> {
-        let access = self.begin(caller, vault, Operation::Delete, Some(name)).await?;
+    pub async fn delete_key(
+        &self,
+        caller: &Principal,
+        vault: &str,
+        name: &str,
+    ) -> Result<DeletedKey, Error> {
+        let access = self
+            .begin(caller, vault, Operation::Delete, Some(name))
+            .await?;
         let result = async {
             let vault = &access.vault;
             let now = self.now();
@@ -33,8 +40,15 @@ impl Vaults {
     }
 
     /// Reads a deleted key (`GET /deletedkeys/{name}`).
-    pub async fn get_deleted_key(&self, caller: &Principal, vault: &str, name: &str) -> Result<DeletedKey, Error> {
-        let access = self.begin(caller, vault, Operation::GetDeleted, Some(name)).await?;
+    pub async fn get_deleted_key(
+        &self,
+        caller: &Principal,
+        vault: &str,
+        name: &str,
+    ) -> Result<DeletedKey, Error> {
+        let access = self
+            .begin(caller, vault, Operation::GetDeleted, Some(name))
+            .await?;
         let result = async {
             let mut conn = self.pool().acquire().await?;
             let key = deleted_key(&mut conn, &access.vault, name).await?;
@@ -52,9 +66,13 @@ impl Vaults {
         max: Option<u32>,
         skip_token: Option<&str>,
     ) -> Result<Page<DeletedKey>, Error> {
-        let access = self.begin(caller, vault, Operation::ListDeleted, None).await?;
+        let access = self
+            .begin(caller, vault, Operation::ListDeleted, None)
+            .await?;
         let result = async {
-            let (page, keys) = self.list_current(&access.vault, true, max, skip_token).await?;
+            let (page, keys) = self
+                .list_current(&access.vault, true, max, skip_token)
+                .await?;
             let items = page
                 .items
                 .into_iter()
@@ -65,15 +83,25 @@ impl Vaults {
                     scheduled_purge_date: key.scheduled_purge.unwrap_or_default(),
                 })
                 .collect();
-            Ok(Page { items, next: page.next })
+            Ok(Page {
+                items,
+                next: page.next,
+            })
         }
         .await;
         self.end(&access, None, None, result).await
     }
 
     /// Recovers a deleted key (`POST /deletedkeys/{name}/recover`).
-    pub async fn recover_deleted_key(&self, caller: &Principal, vault: &str, name: &str) -> Result<KeyBundle, Error> {
-        let access = self.begin(caller, vault, Operation::Recover, Some(name)).await?;
+    pub async fn recover_deleted_key(
+        &self,
+        caller: &Principal,
+        vault: &str,
+        name: &str,
+    ) -> Result<KeyBundle, Error> {
+        let access = self
+            .begin(caller, vault, Operation::Recover, Some(name))
+            .await?;
         let result = async {
             let vault = &access.vault;
             let mut tx = self.write_tx().await?;
@@ -81,7 +109,10 @@ impl Vaults {
             rows::set_deleted(&mut tx, &vault.id, &key.name, None, None).await?;
             let current = rows::version(&mut tx, &vault.id, &key.name, &key.current_version)
                 .await?
-                .ok_or_else(|| Error::KeyNotFound { name: name.to_owned(), version: None })?;
+                .ok_or_else(|| Error::KeyNotFound {
+                    name: name.to_owned(),
+                    version: None,
+                })?;
             tx.commit().await?;
             self.emit(VaultEventKind::KeyRecovered, vault, Some(&key.name), None);
             bundle(vault, &current)
@@ -92,8 +123,15 @@ impl Vaults {
 
     /// Purges a deleted key for good (`DELETE /deletedkeys/{name}`). Refused under purge
     /// protection: such keys are purged by [`Vaults::run_due_purges`] after the retention.
-    pub async fn purge_deleted_key(&self, caller: &Principal, vault: &str, name: &str) -> Result<(), Error> {
-        let access = self.begin(caller, vault, Operation::Purge, Some(name)).await?;
+    pub async fn purge_deleted_key(
+        &self,
+        caller: &Principal,
+        vault: &str,
+        name: &str,
+    ) -> Result<(), Error> {
+        let access = self
+            .begin(caller, vault, Operation::Purge, Some(name))
+            .await?;
         let result = async {
             let vault = &access.vault;
             let mut tx = self.write_tx().await?;
@@ -118,7 +156,10 @@ impl Vaults {
     ) -> Result<DeletedKey, Error> {
         let current = rows::version(conn, &vault.id, &key.name, &key.current_version)
             .await?
-            .ok_or_else(|| Error::KeyNotFound { name: key.name.clone(), version: None })?;
+            .ok_or_else(|| Error::KeyNotFound {
+                name: key.name.clone(),
+                version: None,
+            })?;
         Ok(DeletedKey {
             bundle: bundle(vault, &current)?,
             deleted_date: key.deleted_at.unwrap_or_default(),
@@ -127,9 +168,15 @@ impl Vaults {
     }
 }
 
-async fn deleted_key(conn: &mut sqlx::SqliteConnection, vault: &Vault, name: &str) -> Result<KeyRow, Error> {
+async fn deleted_key(
+    conn: &mut sqlx::SqliteConnection,
+    vault: &Vault,
+    name: &str,
+) -> Result<KeyRow, Error> {
     match rows::key(conn, &vault.id, name).await? {
         Some(key) if key.deleted_at.is_some() => Ok(key),
-        _ => Err(Error::DeletedKeyNotFound { name: name.to_owned() }),
+        _ => Err(Error::DeletedKeyNotFound {
+            name: name.to_owned(),
+        }),
     }
 }

@@ -74,8 +74,11 @@ impl Vaults {
         name: &str,
         spec: VaultSpec,
     ) -> Result<(Vault, bool), Error> {
-        let result = self.put_vault_inner(caller, subscription, group, name, spec).await;
-        self.audit_mgmt(caller, name, "VaultPut", result.as_ref().map(|(v, _)| v)).await?;
+        let result = self
+            .put_vault_inner(caller, subscription, group, name, spec)
+            .await;
+        self.audit_mgmt(caller, name, "VaultPut", result.as_ref().map(|(v, _)| v))
+            .await?;
         result
     }
 
@@ -88,7 +91,16 @@ impl Vaults {
         spec: VaultSpec,
     ) -> Result<(Vault, bool), Error> {
         check_vault_name(name)?;
-        let sub = self.authorize_mgmt(caller, subscription, Role::Contributor, "write", group, name).await?;
+        let sub = self
+            .authorize_mgmt(
+                caller,
+                subscription,
+                Role::Contributor,
+                "write",
+                group,
+                name,
+            )
+            .await?;
         if let Some(tenant) = &spec.tenant_id {
             if !tenant.eq_ignore_ascii_case(&sub.tenant_id) {
                 return Err(Error::bad(format!(
@@ -103,8 +115,12 @@ impl Vaults {
         let existing = rows::by_name_tx(&mut tx, name).await?;
         if spec.create_mode == CreateMode::Recover {
             let mut vault = existing
-                .filter(|v| v.deleted_at.is_some() && v.subscription_id.eq_ignore_ascii_case(subscription))
-                .ok_or_else(|| Error::DeletedVaultNotFound { name: name.to_owned() })?;
+                .filter(|v| {
+                    v.deleted_at.is_some() && v.subscription_id.eq_ignore_ascii_case(subscription)
+                })
+                .ok_or_else(|| Error::DeletedVaultNotFound {
+                    name: name.to_owned(),
+                })?;
             vault.deleted_at = None;
             vault.scheduled_purge = None;
             vault.resource_group = group.to_owned();
@@ -123,8 +139,12 @@ impl Vaults {
             tags: spec.tags,
         };
         let (vault, created, policies_changed) = match existing {
-            Some(v) if v.deleted_at.is_some() => return Err(Error::VaultNameDeleted { name: v.name }),
-            Some(v) if !same_place(&v, subscription, group) => return Err(Error::VaultNameTaken { name: v.name }),
+            Some(v) if v.deleted_at.is_some() => {
+                return Err(Error::VaultNameDeleted { name: v.name })
+            }
+            Some(v) if !same_place(&v, subscription, group) => {
+                return Err(Error::VaultNameTaken { name: v.name })
+            }
             Some(mut vault) => {
                 if vault.location != normalize_location(&spec.location) {
                     return Err(Error::bad(format!(
@@ -166,8 +186,15 @@ impl Vaults {
     }
 
     /// Reads a vault.
-    pub async fn get_vault(&self, caller: &Principal, subscription: &str, group: &str, name: &str) -> Result<Vault, Error> {
-        self.authorize_mgmt(caller, subscription, Role::Reader, "read", group, name).await?;
+    pub async fn get_vault(
+        &self,
+        caller: &Principal,
+        subscription: &str,
+        group: &str,
+        name: &str,
+    ) -> Result<Vault, Error> {
+        self.authorize_mgmt(caller, subscription, Role::Reader, "read", group, name)
+            .await?;
         self.vault_in_group(subscription, group, name).await
     }
 
@@ -181,7 +208,15 @@ impl Vaults {
         patch: VaultPatch,
     ) -> Result<Vault, Error> {
         let result = async {
-            self.authorize_mgmt(caller, subscription, Role::Contributor, "write", group, name).await?;
+            self.authorize_mgmt(
+                caller,
+                subscription,
+                Role::Contributor,
+                "write",
+                group,
+                name,
+            )
+            .await?;
             let mut tx = self.write_tx().await?;
             let mut vault = rows::by_name_tx(&mut tx, name)
                 .await?
@@ -196,13 +231,28 @@ impl Vaults {
             Ok(vault)
         }
         .await;
-        self.audit_mgmt(caller, name, "VaultPatch", result.as_ref()).await?;
+        self.audit_mgmt(caller, name, "VaultPatch", result.as_ref())
+            .await?;
         result
     }
 
     /// Soft-deletes a vault (recoverable for its retention). Returns whether it existed.
-    pub async fn delete_vault(&self, caller: &Principal, subscription: &str, group: &str, name: &str) -> Result<bool, Error> {
-        self.authorize_mgmt(caller, subscription, Role::Contributor, "delete", group, name).await?;
+    pub async fn delete_vault(
+        &self,
+        caller: &Principal,
+        subscription: &str,
+        group: &str,
+        name: &str,
+    ) -> Result<bool, Error> {
+        self.authorize_mgmt(
+            caller,
+            subscription,
+            Role::Contributor,
+            "delete",
+            group,
+            name,
+        )
+        .await?;
         let now = self.now();
         let mut tx = self.write_tx().await?;
         let Some(mut vault) = rows::by_name_tx(&mut tx, name)
@@ -216,20 +266,39 @@ impl Vaults {
         vault.updated = now;
         rows::save(&mut tx, &vault).await?;
         tx.commit().await?;
-        self.audit_mgmt(caller, name, "VaultDelete", Ok(&vault)).await?;
+        self.audit_mgmt(caller, name, "VaultDelete", Ok(&vault))
+            .await?;
         self.emit(VaultEventKind::VaultDeleted, &vault, None, None);
         Ok(true)
     }
 
     /// Live vaults in a resource group.
-    pub async fn list_vaults(&self, caller: &Principal, subscription: &str, group: &str) -> Result<Vec<Vault>, Error> {
-        self.authorize_mgmt(caller, subscription, Role::Reader, "read", group, "").await?;
+    pub async fn list_vaults(
+        &self,
+        caller: &Principal,
+        subscription: &str,
+        group: &str,
+    ) -> Result<Vec<Vault>, Error> {
+        self.authorize_mgmt(caller, subscription, Role::Reader, "read", group, "")
+            .await?;
         rows::in_group(self.pool(), subscription, group).await
     }
 
     /// Soft-deleted vaults in a subscription.
-    pub async fn list_deleted_vaults(&self, caller: &Principal, subscription: &str) -> Result<Vec<Vault>, Error> {
-        self.authorize_mgmt(caller, subscription, Role::Reader, "deletedVaults/read", "", "").await?;
+    pub async fn list_deleted_vaults(
+        &self,
+        caller: &Principal,
+        subscription: &str,
+    ) -> Result<Vec<Vault>, Error> {
+        self.authorize_mgmt(
+            caller,
+            subscription,
+            Role::Reader,
+            "deletedVaults/read",
+            "",
+            "",
+        )
+        .await?;
         rows::deleted_in_subscription(self.pool(), subscription).await
     }
 
@@ -241,7 +310,15 @@ impl Vaults {
         location: &str,
         name: &str,
     ) -> Result<Vault, Error> {
-        self.authorize_mgmt(caller, subscription, Role::Reader, "deletedVaults/read", "", "").await?;
+        self.authorize_mgmt(
+            caller,
+            subscription,
+            Role::Reader,
+            "deletedVaults/read",
+            "",
+            "",
+        )
+        .await?;
         self.deleted_vault(subscription, location, name).await
     }
 
@@ -255,7 +332,15 @@ impl Vaults {
         name: &str,
     ) -> Result<(), Error> {
         let result = async {
-            self.authorize_mgmt(caller, subscription, Role::Contributor, "deletedVaults/purge/action", "", "").await?;
+            self.authorize_mgmt(
+                caller,
+                subscription,
+                Role::Contributor,
+                "deletedVaults/purge/action",
+                "",
+                "",
+            )
+            .await?;
             let vault = self.deleted_vault(subscription, location, name).await?;
             if vault.purge_protection && vault.scheduled_purge.is_some_and(|at| at > self.now()) {
                 return Err(Error::PurgeProtected { name: vault.name });
@@ -267,18 +352,29 @@ impl Vaults {
             Ok(vault)
         }
         .await;
-        self.audit_mgmt(caller, name, "VaultPurge", result.as_ref()).await?;
+        self.audit_mgmt(caller, name, "VaultPurge", result.as_ref())
+            .await?;
         result.map(|_| ())
     }
 
-    pub(super) async fn vault_in_group(&self, subscription: &str, group: &str, name: &str) -> Result<Vault, Error> {
+    pub(super) async fn vault_in_group(
+        &self,
+        subscription: &str,
+        group: &str,
+        name: &str,
+    ) -> Result<Vault, Error> {
         rows::by_name(self.pool(), name)
             .await?
             .filter(|v| v.deleted_at.is_none() && same_place(v, subscription, group))
             .ok_or_else(|| not_found(group, name))
     }
 
-    async fn deleted_vault(&self, subscription: &str, location: &str, name: &str) -> Result<Vault, Error> {
+    async fn deleted_vault(
+        &self,
+        subscription: &str,
+        location: &str,
+        name: &str,
+    ) -> Result<Vault, Error> {
         rows::by_name(self.pool(), name)
             .await?
             .filter(|v| {
@@ -286,7 +382,9 @@ impl Vaults {
                     && v.subscription_id.eq_ignore_ascii_case(subscription)
                     && v.location == normalize_location(location)
             })
-            .ok_or_else(|| Error::DeletedVaultNotFound { name: name.to_owned() })
+            .ok_or_else(|| Error::DeletedVaultNotFound {
+                name: name.to_owned(),
+            })
     }
 
     /// Checks the caller holds at least `needed` on the subscription (and is of its tenant).
@@ -304,15 +402,23 @@ impl Vaults {
             .subscription(subscription)
             .await
             .map_err(identity_error)?
-            .ok_or_else(|| Error::SubscriptionNotFound { id: subscription.to_owned() })?;
-        let role = directory.role_of(caller, &sub.subscription_id).await.map_err(identity_error)?;
-        let same_tenant = caller.is_operator() || caller.tenant_id.eq_ignore_ascii_case(&sub.tenant_id);
+            .ok_or_else(|| Error::SubscriptionNotFound {
+                id: subscription.to_owned(),
+            })?;
+        let role = directory
+            .role_of(caller, &sub.subscription_id)
+            .await
+            .map_err(identity_error)?;
+        let same_tenant =
+            caller.is_operator() || caller.tenant_id.eq_ignore_ascii_case(&sub.tenant_id);
         if same_tenant && role.is_some_and(|r| r >= needed) {
             return Ok(sub);
         }
         let mut scope = format!("/subscriptions/{subscription}");
         if !group.is_empty() {
-            scope.push_str(&format!("/resourceGroups/{group}/providers/Microsoft.KeyVault/vaults/{name}"));
+            scope.push_str(&format!(
+                "/resourceGroups/{group}/providers/Microsoft.KeyVault/vaults/{name}"
+            ));
         }
         Err(Error::RoleRequired {
             object_id: caller.object_id.clone(),
@@ -366,14 +472,20 @@ impl Vaults {
 /// Applies a patch; returns whether the access policies changed.
 pub(super) fn apply_patch(vault: &mut Vault, patch: VaultPatch, now: i64) -> Result<bool, Error> {
     if patch.soft_delete == Some(false) {
-        return Err(Error::bad("Soft delete is always on for atrest vaults; enableSoftDelete cannot be false"));
+        return Err(Error::bad(
+            "Soft delete is always on for atrest vaults; enableSoftDelete cannot be false",
+        ));
     }
     if let Some(days) = patch.retention_days {
         if !(7..=90).contains(&days) {
-            return Err(Error::bad(format!("softDeleteRetentionInDays must be between 7 and 90, not {days}")));
+            return Err(Error::bad(format!(
+                "softDeleteRetentionInDays must be between 7 and 90, not {days}"
+            )));
         }
         if days != vault.retention_days && vault.created != now {
-            return Err(Error::bad("softDeleteRetentionInDays can only be set when the vault is created"));
+            return Err(Error::bad(
+                "softDeleteRetentionInDays can only be set when the vault is created",
+            ));
         }
         vault.retention_days = days;
     }
@@ -389,7 +501,9 @@ pub(super) fn apply_patch(vault: &mut Vault, patch: VaultPatch, now: i64) -> Res
     if let Some(sku) = patch.sku {
         let sku = sku.to_ascii_lowercase();
         if sku != "standard" && sku != "premium" {
-            return Err(Error::bad(format!("Unknown sku '{sku}': use standard or premium")));
+            return Err(Error::bad(format!(
+                "Unknown sku '{sku}': use standard or premium"
+            )));
         }
         vault.sku = sku;
     }
@@ -407,11 +521,14 @@ pub(super) fn apply_patch(vault: &mut Vault, patch: VaultPatch, now: i64) -> Res
 }
 
 fn same_place(vault: &Vault, subscription: &str, group: &str) -> bool {
-    vault.subscription_id.eq_ignore_ascii_case(subscription) && vault.resource_group.eq_ignore_ascii_case(group)
+    vault.subscription_id.eq_ignore_ascii_case(subscription)
+        && vault.resource_group.eq_ignore_ascii_case(group)
 }
 
 fn not_found(group: &str, name: &str) -> Error {
-    Error::ResourceNotFound { resource: format!("Microsoft.KeyVault/vaults/{name}' under resource group '{group}") }
+    Error::ResourceNotFound {
+        resource: format!("Microsoft.KeyVault/vaults/{name}' under resource group '{group}"),
+    }
 }
 
 fn check_vault_name(name: &str) -> Result<(), Error> {
@@ -429,11 +546,17 @@ fn normalize_location(location: &str) -> String {
 }
 
 fn check_location(location: &str) -> Result<(), Error> {
-    let ok = !location.is_empty() && location.len() <= 64 && location.bytes().all(|b| b.is_ascii_alphanumeric() || b == b' ');
+    let ok = !location.is_empty()
+        && location.len() <= 64
+        && location
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b' ');
     if ok {
         Ok(())
     } else {
-        Err(Error::bad("location is required and must be a region name such as westeurope"))
+        Err(Error::bad(
+            "location is required and must be a region name such as westeurope",
+        ))
     }
 }
 

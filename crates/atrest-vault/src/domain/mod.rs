@@ -51,7 +51,9 @@ struct Inner {
 
 impl std::fmt::Debug for Vaults {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Vaults").field("hosts", &self.inner.hosts).finish_non_exhaustive()
+        f.debug_struct("Vaults")
+            .field("hosts", &self.inner.hosts)
+            .finish_non_exhaustive()
     }
 }
 

@@ -47,7 +47,15 @@ impl Vaults {
         policies: Vec<AccessPolicy>,
     ) -> Result<Vec<AccessPolicy>, Error> {
         let result = async {
-            self.authorize_mgmt(caller, subscription, Role::Contributor, "write", group, name).await?;
+            self.authorize_mgmt(
+                caller,
+                subscription,
+                Role::Contributor,
+                "write",
+                group,
+                name,
+            )
+            .await?;
             check_policies(&policies)?;
             let mut tx = self.write_tx().await?;
             let mut vault = rows::by_name_tx(&mut tx, name)
@@ -58,7 +66,9 @@ impl Vaults {
                         && v.resource_group.eq_ignore_ascii_case(group)
                 })
                 .ok_or_else(|| Error::ResourceNotFound {
-                    resource: format!("Microsoft.KeyVault/vaults/{name}' under resource group '{group}"),
+                    resource: format!(
+                        "Microsoft.KeyVault/vaults/{name}' under resource group '{group}"
+                    ),
                 })?;
             let before = vault.access_policies.clone();
             for policy in policies {
@@ -74,7 +84,8 @@ impl Vaults {
             Ok(vault)
         }
         .await;
-        self.audit_mgmt(caller, name, "VaultAccessPolicyChange", result.as_ref()).await?;
+        self.audit_mgmt(caller, name, "VaultAccessPolicyChange", result.as_ref())
+            .await?;
         result.map(|vault| vault.access_policies)
     }
 
@@ -89,12 +100,24 @@ impl Vaults {
         after: Option<i64>,
         top: Option<u32>,
     ) -> Result<Vec<AuditEntry>, Error> {
-        self.authorize_mgmt(caller, subscription, Role::Contributor, "auditRecords/read", group, name).await?;
+        self.authorize_mgmt(
+            caller,
+            subscription,
+            Role::Contributor,
+            "auditRecords/read",
+            group,
+            name,
+        )
+        .await?;
         let vault = self.vault_in_group(subscription, group, name).await?;
         let limit = match top {
             None => 100,
             Some(n) if (1..=1000).contains(&n) => n,
-            Some(n) => return Err(Error::bad(format!("top must be between 1 and 1000, not {n}"))),
+            Some(n) => {
+                return Err(Error::bad(format!(
+                    "top must be between 1 and 1000, not {n}"
+                )))
+            }
         };
         Ok(self
             .inner
@@ -110,7 +133,8 @@ impl Vaults {
 
 fn apply_edit(current: &mut Vec<AccessPolicy>, edit: PolicyEdit, policy: AccessPolicy) {
     let position = current.iter().position(|p| {
-        p.object_id.eq_ignore_ascii_case(&policy.object_id) && p.tenant_id.eq_ignore_ascii_case(&policy.tenant_id)
+        p.object_id.eq_ignore_ascii_case(&policy.object_id)
+            && p.tenant_id.eq_ignore_ascii_case(&policy.tenant_id)
     });
     match (edit, position) {
         (PolicyEdit::Add, Some(i)) => {
@@ -129,9 +153,18 @@ fn apply_edit(current: &mut Vec<AccessPolicy>, edit: PolicyEdit, policy: AccessP
         (PolicyEdit::Remove, Some(i)) => {
             let entry = &mut current[i];
             entry.keys.retain(|p| !policy.keys.contains(p));
-            entry.secrets.retain(|p| !policy.secrets.iter().any(|q| q.eq_ignore_ascii_case(p)));
-            entry.certificates.retain(|p| !policy.certificates.iter().any(|q| q.eq_ignore_ascii_case(p)));
-            entry.storage.retain(|p| !policy.storage.iter().any(|q| q.eq_ignore_ascii_case(p)));
+            entry
+                .secrets
+                .retain(|p| !policy.secrets.iter().any(|q| q.eq_ignore_ascii_case(p)));
+            entry.certificates.retain(|p| {
+                !policy
+                    .certificates
+                    .iter()
+                    .any(|q| q.eq_ignore_ascii_case(p))
+            });
+            entry
+                .storage
+                .retain(|p| !policy.storage.iter().any(|q| q.eq_ignore_ascii_case(p)));
             let emptied = entry.keys.is_empty()
                 && entry.secrets.is_empty()
                 && entry.certificates.is_empty()
@@ -159,12 +192,20 @@ fn merge_strings(into: &mut Vec<String>, add: Vec<String>) {
 /// Checks ids are present and the list is of sane size.
 pub(super) fn check_policies(policies: &[AccessPolicy]) -> Result<(), Error> {
     if policies.len() > MAX_POLICIES {
-        return Err(Error::bad(format!("A vault can have at most {MAX_POLICIES} access policies")));
+        return Err(Error::bad(format!(
+            "A vault can have at most {MAX_POLICIES} access policies"
+        )));
     }
     for policy in policies {
-        let ok = |s: &str| !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        let ok = |s: &str| {
+            !s.is_empty()
+                && s.len() <= 64
+                && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        };
         if !ok(&policy.tenant_id) || !ok(&policy.object_id) {
-            return Err(Error::bad("Each access policy needs a tenantId and an objectId (GUIDs)"));
+            return Err(Error::bad(
+                "Each access policy needs a tenantId and an objectId (GUIDs)",
+            ));
         }
     }
     Ok(())

@@ -29,7 +29,9 @@ impl Vaults {
     pub async fn run_due_rotations(&self, now: i64) -> Result<SchedulerReport, Error> {
         let mut report = SchedulerReport::default();
         for (vault_name, key, mut current) in key_rows::scheduler_candidates(self.pool()).await? {
-            let Some(vault) = self.live_vault(&vault_name).await? else { continue };
+            let Some(vault) = self.live_vault(&vault_name).await? else {
+                continue;
+            };
             let policy = match policy_of(&key) {
                 Ok(policy) => policy,
                 Err(err) => {
@@ -42,7 +44,9 @@ impl Vaults {
             for action in &policy.lifetime_actions {
                 let due = match &action.trigger {
                     RotationTrigger::AfterCreate(d) => now >= current.created + d.seconds(),
-                    RotationTrigger::BeforeExpiry(d) => current.exp.is_some_and(|exp| now >= exp - d.seconds()),
+                    RotationTrigger::BeforeExpiry(d) => {
+                        current.exp.is_some_and(|exp| now >= exp - d.seconds())
+                    }
                 };
                 match action.action {
                     RotationAction::Rotate => rotate |= due,
@@ -53,13 +57,25 @@ impl Vaults {
             if notify && !current.near_expiry_sent && current.exp.is_some_and(|exp| now < exp) {
                 current.near_expiry_sent = true;
                 flags_changed = true;
-                self.emit(VaultEventKind::KeyNearExpiry, &vault, Some(&key.name), Some(&current.version));
-                report.near_expiry.push((vault.name.clone(), key.name.clone()));
+                self.emit(
+                    VaultEventKind::KeyNearExpiry,
+                    &vault,
+                    Some(&key.name),
+                    Some(&current.version),
+                );
+                report
+                    .near_expiry
+                    .push((vault.name.clone(), key.name.clone()));
             }
             if !current.expired_sent && current.exp.is_some_and(|exp| now >= exp) {
                 current.expired_sent = true;
                 flags_changed = true;
-                self.emit(VaultEventKind::KeyExpired, &vault, Some(&key.name), Some(&current.version));
+                self.emit(
+                    VaultEventKind::KeyExpired,
+                    &vault,
+                    Some(&key.name),
+                    Some(&current.version),
+                );
                 report.expired.push((vault.name.clone(), key.name.clone()));
             }
             if flags_changed {
@@ -70,8 +86,14 @@ impl Vaults {
             if rotate {
                 match self.rotate_now(&vault, &key, &current).await {
                     Ok(bundle) => {
-                        self.audit_system(&vault, Some(&key.name), Some(&bundle.version), "KeyRotateScheduled", None)
-                            .await?;
+                        self.audit_system(
+                            &vault,
+                            Some(&key.name),
+                            Some(&bundle.version),
+                            "KeyRotateScheduled",
+                            None,
+                        )
+                        .await?;
                         report.rotated.push((vault.name.clone(), key.name.clone()));
                     }
                     Err(err) => {
@@ -96,17 +118,21 @@ impl Vaults {
             tx.commit().await?;
             if let Some((vault_name,)) = vault {
                 if let Some(vault) = vault_rows::by_name(self.pool(), &vault_name).await? {
-                    self.audit_system(&vault, Some(&key.name), None, "KeyPurgeScheduled", None).await?;
+                    self.audit_system(&vault, Some(&key.name), None, "KeyPurgeScheduled", None)
+                        .await?;
                     self.emit(VaultEventKind::KeyPurged, &vault, Some(&key.name), None);
                 }
             }
-            report.purged_keys.push((key.vault_id.clone(), key.name.clone()));
+            report
+                .purged_keys
+                .push((key.vault_id.clone(), key.name.clone()));
         }
         for vault in vault_rows::due_for_purge(self.pool(), now).await? {
             let mut tx = self.write_tx().await?;
             vault_rows::purge(&mut tx, &vault.id).await?;
             tx.commit().await?;
-            self.audit_system(&vault, None, None, "VaultPurgeScheduled", None).await?;
+            self.audit_system(&vault, None, None, "VaultPurgeScheduled", None)
+                .await?;
             self.emit(VaultEventKind::VaultPurged, &vault, None, None);
             report.purged_vaults.push(vault.name.clone());
         }

@@ -77,10 +77,19 @@ impl VaultPutBody {
     pub(crate) fn into_domain(self) -> Result<VaultSpec, ApiError> {
         let p = self.properties;
         check_rbac(p.enable_rbac_authorization)?;
-        let create_mode = match p.create_mode.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        let create_mode = match p
+            .create_mode
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             None | Some("default") => CreateMode::Default,
             Some("recover") => CreateMode::Recover,
-            Some(other) => return Err(ApiError::bad(format!("Unknown createMode '{other}': use default or recover"))),
+            Some(other) => {
+                return Err(ApiError::bad(format!(
+                    "Unknown createMode '{other}': use default or recover"
+                )))
+            }
         };
         Ok(VaultSpec {
             location: self.location,
@@ -219,6 +228,9 @@ pub(crate) struct ListWire {
 fn rfc3339(unix: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(unix)
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_default()
 }

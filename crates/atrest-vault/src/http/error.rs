@@ -19,7 +19,13 @@ pub(crate) struct ApiError {
 
 impl ApiError {
     pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), inner_code: None, challenge: None }
+        Self {
+            status,
+            code,
+            message: message.into(),
+            inner_code: None,
+            challenge: None,
+        }
     }
 
     pub(crate) fn bad(message: impl Into<String>) -> Self {
@@ -27,7 +33,11 @@ impl ApiError {
     }
 
     /// 401 with a `WWW-Authenticate` challenge.
-    pub(crate) fn unauthorized(code: &'static str, message: impl Into<String>, challenge: String) -> Self {
+    pub(crate) fn unauthorized(
+        code: &'static str,
+        message: impl Into<String>,
+        challenge: String,
+    ) -> Self {
         let mut err = Self::new(StatusCode::UNAUTHORIZED, code, message);
         err.challenge = HeaderValue::from_str(&challenge).ok();
         err
@@ -65,7 +75,9 @@ impl IntoResponse for ApiError {
         }
         let mut response = (self.status, Json(body)).into_response();
         if let Some(challenge) = self.challenge {
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, challenge);
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, challenge);
         }
         response
     }

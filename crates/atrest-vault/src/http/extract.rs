@@ -38,7 +38,8 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = VaultState::from_ref(state);
         let vaults = &state.vaults;
-        let host = request_host(parts).ok_or_else(|| ApiError::bad("The request has no Host header"))?;
+        let host =
+            request_host(parts).ok_or_else(|| ApiError::bad("The request has no Host header"))?;
         let not_found = || {
             ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -47,19 +48,32 @@ where
             )
         };
         let vault_name = vaults.hosts().resolve(&host).ok_or_else(not_found)?;
-        let vault = vaults.live_vault(&vault_name).await?.ok_or_else(not_found)?;
+        let vault = vaults
+            .live_vault(&vault_name)
+            .await?
+            .ok_or_else(not_found)?;
         let base = format!("https://{host}");
         let challenge = format!(
             "Bearer authorization=\"{base}/{}\", resource=\"{VAULT_AUDIENCE}\"",
             vault.tenant_id
         );
-        let authorization = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-        let principal = match vaults.directory().authenticate(authorization, VAULT_AUDIENCE).await {
+        let authorization = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        let principal = match vaults
+            .directory()
+            .authenticate(authorization, VAULT_AUDIENCE)
+            .await
+        {
             Ok(p) if p.tenant_id.eq_ignore_ascii_case(&vault.tenant_id) => p,
             Ok(_) => {
                 return Err(ApiError::unauthorized(
                     "Unauthorized",
-                    format!("AKV10032: Invalid issuer. The token must be issued by tenant '{}'", vault.tenant_id),
+                    format!(
+                        "AKV10032: Invalid issuer. The token must be issued by tenant '{}'",
+                        vault.tenant_id
+                    ),
                     challenge,
                 ))
             }
@@ -74,7 +88,13 @@ where
                 tracing::error!(error = %err, "directory unavailable");
                 return Err(ApiError::internal());
             }
-            Err(err) => return Err(ApiError::unauthorized("Unauthorized", err.to_string(), challenge)),
+            Err(err) => {
+                return Err(ApiError::unauthorized(
+                    "Unauthorized",
+                    err.to_string(),
+                    challenge,
+                ))
+            }
         };
         let query = query_map(parts)?;
         let api_version = query.get("api-version").cloned().unwrap_or_default();
@@ -83,7 +103,13 @@ where
                 "The api-version '{api_version}' is not supported; use 7.0 to 7.6 or 2025-07-01"
             )));
         }
-        Ok(Self { principal, vault: vault.name, base, api_version, query })
+        Ok(Self {
+            principal,
+            vault: vault.name,
+            base,
+            api_version,
+            query,
+        })
     }
 }
 
@@ -106,16 +132,33 @@ where
         let challenge = format!(
             "Bearer authorization_uri=\"https://{host}/\", error=\"invalid_token\", resource=\"{MANAGEMENT_AUDIENCE}\""
         );
-        let authorization = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-        let principal = match state.vaults.directory().authenticate(authorization, MANAGEMENT_AUDIENCE).await {
+        let authorization = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        let principal = match state
+            .vaults
+            .directory()
+            .authenticate(authorization, MANAGEMENT_AUDIENCE)
+            .await
+        {
             Ok(p) => p,
             Err(AuthError::Unavailable(err)) => {
                 tracing::error!(error = %err, "directory unavailable");
                 return Err(ApiError::internal());
             }
-            Err(err) => return Err(ApiError::unauthorized("AuthenticationFailed", err.to_string(), challenge)),
+            Err(err) => {
+                return Err(ApiError::unauthorized(
+                    "AuthenticationFailed",
+                    err.to_string(),
+                    challenge,
+                ))
+            }
         };
-        Ok(Self { principal, query: query_map(parts)? })
+        Ok(Self {
+            principal,
+            query: query_map(parts)?,
+        })
     }
 }
 
@@ -136,23 +179,32 @@ where
                 ApiError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "RequestEntityTooLarge",
-                    format!("The request body is larger than the {} KiB limit", super::MAX_BODY / 1024),
+                    format!(
+                        "The request body is larger than the {} KiB limit",
+                        super::MAX_BODY / 1024
+                    ),
                 )
             } else {
                 ApiError::bad("The request body could not be read")
             }
         })?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Err(ApiError::bad("The request body is required and must be a JSON object"));
+            return Err(ApiError::bad(
+                "The request body is required and must be a JSON object",
+            ));
         }
-        serde_json::from_slice(&bytes).map(KvJson).map_err(|err| ApiError::bad(json_message(&err)))
+        serde_json::from_slice(&bytes)
+            .map(KvJson)
+            .map_err(|err| ApiError::bad(json_message(&err)))
     }
 }
 
 /// A serde error message that never echoes request content (it could be key material).
 fn json_message(err: &serde_json::Error) -> String {
     let text = err.to_string();
-    let detail = if err.is_data() && (text.starts_with("missing field") || text.starts_with("unknown variant")) {
+    let detail = if err.is_data()
+        && (text.starts_with("missing field") || text.starts_with("unknown variant"))
+    {
         text.split(" at line").next().unwrap_or("").to_owned()
     } else if err.is_data() {
         "a field has the wrong type or value".to_owned()
@@ -185,5 +237,8 @@ fn query_map(parts: &Parts) -> Result<HashMap<String, String>, ApiError> {
 /// Key Vault api-versions 7.0–7.6 and 2025-07-01, preview variants included.
 pub(crate) fn supported_api_version(version: &str) -> bool {
     let base = version.split("-preview").next().unwrap_or("");
-    matches!(base, "7.0" | "7.1" | "7.2" | "7.3" | "7.4" | "7.5" | "7.6" | "2025-07-01")
+    matches!(
+        base,
+        "7.0" | "7.1" | "7.2" | "7.3" | "7.4" | "7.5" | "7.6" | "2025-07-01"
+    )
 }

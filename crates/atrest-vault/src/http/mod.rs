@@ -54,19 +54,34 @@ where
         .route("/keys/restore", post(keys::restore))
         .route(
             "/keys/{name}",
-            get(keys::get_latest).put(keys::import).patch(keys::update_latest).delete(keys::delete),
+            get(keys::get_latest)
+                .put(keys::import)
+                .patch(keys::update_latest)
+                .delete(keys::delete),
         )
-        .route("/keys/{name}/", get(keys::get_latest).patch(keys::update_latest))
+        .route(
+            "/keys/{name}/",
+            get(keys::get_latest).patch(keys::update_latest),
+        )
         .route("/keys/{name}/create", post(keys::create))
         .route("/keys/{name}/versions", get(keys::list_versions))
         .route("/keys/{name}/backup", post(keys::backup))
         .route("/keys/{name}/rotate", post(keys::rotate))
-        .route("/keys/{name}/rotationpolicy", get(ops::get_policy).put(ops::set_policy))
-        .route("/keys/{name}/{version}", get(keys::get_version).patch(keys::update_version))
+        .route(
+            "/keys/{name}/rotationpolicy",
+            get(ops::get_policy).put(ops::set_policy),
+        )
+        .route(
+            "/keys/{name}/{version}",
+            get(keys::get_version).patch(keys::update_version),
+        )
         .route("/keys/{name}/{version}/{op}", post(ops::versioned))
         .route("/keys/{name}//{op}", post(ops::latest))
         .route("/deletedkeys", get(keys::list_deleted))
-        .route("/deletedkeys/{name}", get(keys::get_deleted).delete(keys::purge))
+        .route(
+            "/deletedkeys/{name}",
+            get(keys::get_deleted).delete(keys::purge),
+        )
         .route("/deletedkeys/{name}/recover", post(keys::recover))
         .route("/rng", post(ops::random))
         .layer(DefaultBodyLimit::max(MAX_BODY))
@@ -78,18 +93,31 @@ where
     VaultState: FromRef<S>,
     S: Clone + Send + Sync + 'static,
 {
-    const VAULTS: &str = "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.KeyVault/vaults";
+    const VAULTS: &str =
+        "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.KeyVault/vaults";
     const DELETED: &str = "/subscriptions/{sub}/providers/Microsoft.KeyVault";
     Router::new()
         .route(VAULTS, get(arm::list))
         .route(
             &format!("{VAULTS}/{{name}}"),
-            put(arm::put).get(arm::get).patch(arm::patch).delete(arm::delete),
+            put(arm::put)
+                .get(arm::get)
+                .patch(arm::patch)
+                .delete(arm::delete),
         )
-        .route(&format!("{VAULTS}/{{name}}/accessPolicies/{{op}}"), put(arm::access_policies))
-        .route(&format!("{VAULTS}/{{name}}/auditRecords"), get(arm::audit_records))
+        .route(
+            &format!("{VAULTS}/{{name}}/accessPolicies/{{op}}"),
+            put(arm::access_policies),
+        )
+        .route(
+            &format!("{VAULTS}/{{name}}/auditRecords"),
+            get(arm::audit_records),
+        )
         .route(&format!("{DELETED}/deletedVaults"), get(arm::list_deleted))
-        .route(&format!("{DELETED}/locations/{{location}}/deletedVaults/{{name}}"), get(arm::get_deleted))
+        .route(
+            &format!("{DELETED}/locations/{{location}}/deletedVaults/{{name}}"),
+            get(arm::get_deleted),
+        )
         .route(
             &format!("{DELETED}/locations/{{location}}/deletedVaults/{{name}}/purge"),
             post(arm::purge_deleted),

@@ -139,8 +139,16 @@ pub(crate) fn deleted_bundle(base: &str, deleted: &DeletedKey) -> DeletedKeyBund
 
 /// A list item: `kid` without a version for key listings, with one for version listings.
 pub(crate) fn key_item(base: &str, bundle: &KeyBundle, with_version: bool) -> KeyItem {
-    let kid = if with_version { bundle.kid(base) } else { format!("{base}/keys/{}", bundle.name) };
-    KeyItem { kid, attributes: attributes(bundle), tags: bundle.tags.clone() }
+    let kid = if with_version {
+        bundle.kid(base)
+    } else {
+        format!("{base}/keys/{}", bundle.name)
+    };
+    KeyItem {
+        kid,
+        attributes: attributes(bundle),
+        tags: bundle.tags.clone(),
+    }
 }
 
 pub(crate) fn deleted_item(base: &str, deleted: &DeletedKey) -> DeletedKeyItem {
@@ -176,7 +184,9 @@ pub(crate) struct CreateKeyRequest {
 impl CreateKeyRequest {
     pub(crate) fn into_domain(self) -> Result<NewKey, ApiError> {
         if self.release_policy.as_ref().is_some_and(|p| !p.is_null()) {
-            return Err(ApiError::bad("release_policy (secure key release) is not supported"));
+            return Err(ApiError::bad(
+                "release_policy (secure key release) is not supported",
+            ));
         }
         let kty = parse_kty(&self.kty)?;
         let attrs = self.attributes.unwrap_or_default();
@@ -224,7 +234,9 @@ pub(crate) struct ImportKeyRequest {
 impl ImportKeyRequest {
     pub(crate) fn into_domain(self) -> Result<(NewKey, RsaPrivateComponents), ApiError> {
         if self.release_policy.as_ref().is_some_and(|p| !p.is_null()) {
-            return Err(ApiError::bad("release_policy (secure key release) is not supported"));
+            return Err(ApiError::bad(
+                "release_policy (secure key release) is not supported",
+            ));
         }
         let jwk = &self.key;
         let mut kty = parse_kty(jwk.kty.as_deref().unwrap_or(""))?;
@@ -273,7 +285,9 @@ pub(crate) struct UpdateKeyRequest {
 impl UpdateKeyRequest {
     pub(crate) fn into_domain(self) -> Result<KeyUpdate, ApiError> {
         if self.release_policy.as_ref().is_some_and(|p| !p.is_null()) {
-            return Err(ApiError::bad("release_policy (secure key release) is not supported"));
+            return Err(ApiError::bad(
+                "release_policy (secure key release) is not supported",
+            ));
         }
         let attrs = self.attributes.unwrap_or_default();
         Ok(KeyUpdate {
@@ -365,10 +379,19 @@ impl RotationPolicyWire {
                 .map(|a| {
                     let mut trigger = TriggerWire::default();
                     match &a.trigger {
-                        RotationTrigger::AfterCreate(d) => trigger.time_after_create = Some(d.as_str().to_owned()),
-                        RotationTrigger::BeforeExpiry(d) => trigger.time_before_expiry = Some(d.as_str().to_owned()),
+                        RotationTrigger::AfterCreate(d) => {
+                            trigger.time_after_create = Some(d.as_str().to_owned())
+                        }
+                        RotationTrigger::BeforeExpiry(d) => {
+                            trigger.time_before_expiry = Some(d.as_str().to_owned())
+                        }
                     }
-                    LifetimeActionWire { trigger, action: ActionWire { kind: a.action.as_str().to_owned() } }
+                    LifetimeActionWire {
+                        trigger,
+                        action: ActionWire {
+                            kind: a.action.as_str().to_owned(),
+                        },
+                    }
                 })
                 .collect(),
             attributes: PolicyAttributesWire {
@@ -398,7 +421,12 @@ impl RotationPolicyWire {
             .collect::<Result<_, crate::Error>>()?;
         Ok(RotationPolicy {
             lifetime_actions,
-            expiry_time: self.attributes.expiry_time.as_deref().map(IsoDuration::parse).transpose()?,
+            expiry_time: self
+                .attributes
+                .expiry_time
+                .as_deref()
+                .map(IsoDuration::parse)
+                .transpose()?,
             created: None,
             updated: None,
         })
@@ -435,7 +463,8 @@ fn parse_kty(kty: &str) -> Result<KeyType, ApiError> {
 fn parse_ops(ops: &[String]) -> Result<Vec<KeyOp>, ApiError> {
     let mut out = Vec::new();
     for op in ops {
-        let parsed = KeyOp::parse(op).ok_or_else(|| ApiError::bad(format!("Unknown key operation '{op}'")))?;
+        let parsed = KeyOp::parse(op)
+            .ok_or_else(|| ApiError::bad(format!("Unknown key operation '{op}'")))?;
         if !out.contains(&parsed) {
             out.push(parsed);
         }

@@ -45,7 +45,8 @@ async fn operation(
 ) -> Result {
     let (p, v) = (&c.principal, &c.vault);
     let parse = |body: serde_json::Value| -> Result<KeyOperationRequest> {
-        serde_json::from_value(body).map_err(|_| ApiError::bad("The request body needs 'alg' and 'value' strings"))
+        serde_json::from_value(body)
+            .map_err(|_| ApiError::bad("The request body needs 'alg' and 'value' strings"))
     };
     let output = match op.to_ascii_lowercase().as_str() {
         "sign" => {
@@ -87,8 +88,15 @@ async fn operation(
     .into_response())
 }
 
-pub(crate) async fn get_policy(State(s): State<VaultState>, c: KvCaller, Path(name): Path<String>) -> Result {
-    let policy = s.vaults.get_rotation_policy(&c.principal, &c.vault, &name).await?;
+pub(crate) async fn get_policy(
+    State(s): State<VaultState>,
+    c: KvCaller,
+    Path(name): Path<String>,
+) -> Result {
+    let policy = s
+        .vaults
+        .get_rotation_policy(&c.principal, &c.vault, &name)
+        .await?;
     let id = format!("{}/keys/{name}/rotationpolicy", c.base);
     Ok(Json(RotationPolicyWire::from_domain(id, &policy)).into_response())
 }
@@ -100,13 +108,21 @@ pub(crate) async fn set_policy(
     KvJson(body): KvJson<RotationPolicyWire>,
 ) -> Result {
     let policy = body.into_domain()?;
-    let policy = s.vaults.set_rotation_policy(&c.principal, &c.vault, &name, policy).await?;
+    let policy = s
+        .vaults
+        .set_rotation_policy(&c.principal, &c.vault, &name, policy)
+        .await?;
     let id = format!("{}/keys/{name}/rotationpolicy", c.base);
     Ok(Json(RotationPolicyWire::from_domain(id, &policy)).into_response())
 }
 
-pub(crate) async fn random(State(s): State<VaultState>, c: KvCaller, KvJson(body): KvJson<RandomRequest>) -> Result {
-    let count = u32::try_from(body.count).map_err(|_| ApiError::bad("count must be between 1 and 128"))?;
+pub(crate) async fn random(
+    State(s): State<VaultState>,
+    c: KvCaller,
+    KvJson(body): KvJson<RandomRequest>,
+) -> Result {
+    let count =
+        u32::try_from(body.count).map_err(|_| ApiError::bad("count must be between 1 and 128"))?;
     let bytes = s.vaults.random_bytes(&c.principal, &c.vault, count).await?;
     Ok(Json(ValueResult { value: b64(&bytes) }).into_response())
 }

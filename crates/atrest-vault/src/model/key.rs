@@ -146,7 +146,12 @@ pub struct KeyBundle {
 impl KeyBundle {
     /// The key id under `base` (`https://host[:port]`, no trailing slash).
     pub fn kid(&self, base: &str) -> String {
-        format!("{}/keys/{}/{}", base.trim_end_matches('/'), self.name, self.version)
+        format!(
+            "{}/keys/{}/{}",
+            base.trim_end_matches('/'),
+            self.name,
+            self.version
+        )
     }
 
     /// Modulus length in bits.
@@ -252,7 +257,8 @@ pub struct RsaPrivateComponents {
 
 impl std::fmt::Debug for RsaPrivateComponents {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RsaPrivateComponents").finish_non_exhaustive()
+        f.debug_struct("RsaPrivateComponents")
+            .finish_non_exhaustive()
     }
 }
 

@@ -241,7 +241,10 @@ mod tests {
             assert_eq!(KeyPermission::parse(p.as_str()), Some(p));
             assert_eq!(KeyPermission::parse(&p.as_str().to_uppercase()), Some(p));
         }
-        assert_eq!(KeyPermission::parse("WrapKey"), Some(KeyPermission::WrapKey));
+        assert_eq!(
+            KeyPermission::parse("WrapKey"),
+            Some(KeyPermission::WrapKey)
+        );
         assert_eq!(KeyPermission::parse("nope"), None);
     }
 }

@@ -19,11 +19,20 @@ pub struct IsoDuration {
 impl IsoDuration {
     /// Parses an ISO 8601 duration; anything else (or zero) is a `BadParameter`.
     pub fn parse(text: &str) -> Result<Self, Error> {
-        let parsed = iso8601::duration(text.trim())
-            .map_err(|_| Error::bad(format!("'{text}' is not an ISO 8601 duration such as P90D")))?;
+        let parsed = iso8601::duration(text.trim()).map_err(|_| {
+            Error::bad(format!("'{text}' is not an ISO 8601 duration such as P90D"))
+        })?;
         let seconds = match parsed {
             iso8601::Duration::Weeks(w) => i64::from(w) * 7 * DAY,
-            iso8601::Duration::YMDHMS { year, month, day, hour, minute, second, millisecond: _ } => {
+            iso8601::Duration::YMDHMS {
+                year,
+                month,
+                day,
+                hour,
+                minute,
+                second,
+                millisecond: _,
+            } => {
                 i64::from(year) * 365 * DAY
                     + i64::from(month) * 30 * DAY
                     + i64::from(day) * DAY
@@ -33,9 +42,14 @@ impl IsoDuration {
             }
         };
         if seconds <= 0 {
-            return Err(Error::bad(format!("The duration '{text}' must be longer than zero")));
+            return Err(Error::bad(format!(
+                "The duration '{text}' must be longer than zero"
+            )));
         }
-        Ok(Self { text: text.trim().to_owned(), seconds })
+        Ok(Self {
+            text: text.trim().to_owned(),
+            seconds,
+        })
     }
 
     /// As written.
@@ -66,7 +80,9 @@ impl RotationAction {
         } else if value.eq_ignore_ascii_case("notify") {
             Ok(Self::Notify)
         } else {
-            Err(Error::bad(format!("Unknown lifetime action type '{value}': use Rotate or Notify")))
+            Err(Error::bad(format!(
+                "Unknown lifetime action type '{value}': use Rotate or Notify"
+            )))
         }
     }
 
@@ -118,7 +134,10 @@ impl RotationPolicy {
     pub fn default_policy() -> Self {
         Self {
             lifetime_actions: vec![LifetimeAction {
-                trigger: RotationTrigger::BeforeExpiry(IsoDuration { text: "P30D".into(), seconds: 30 * DAY }),
+                trigger: RotationTrigger::BeforeExpiry(IsoDuration {
+                    text: "P30D".into(),
+                    seconds: 30 * DAY,
+                }),
                 action: RotationAction::Notify,
             }],
             expiry_time: None,
@@ -130,11 +149,22 @@ impl RotationPolicy {
     /// Checks Key Vault's rules.
     pub fn validate(&self) -> Result<(), Error> {
         if self.lifetime_actions.len() > 2 {
-            return Err(Error::bad("A rotation policy has at most two lifetime actions (one Rotate, one Notify)"));
+            return Err(Error::bad(
+                "A rotation policy has at most two lifetime actions (one Rotate, one Notify)",
+            ));
         }
         for action in [RotationAction::Rotate, RotationAction::Notify] {
-            if self.lifetime_actions.iter().filter(|a| a.action == action).count() > 1 {
-                return Err(Error::bad(format!("A rotation policy has at most one {} action", action.as_str())));
+            if self
+                .lifetime_actions
+                .iter()
+                .filter(|a| a.action == action)
+                .count()
+                > 1
+            {
+                return Err(Error::bad(format!(
+                    "A rotation policy has at most one {} action",
+                    action.as_str()
+                )));
             }
         }
         if let Some(expiry) = &self.expiry_time {
@@ -151,7 +181,9 @@ impl RotationPolicy {
                 RotationTrigger::BeforeExpiry(d) => (d, true),
             };
             if action.action == RotationAction::Notify && !before_expiry {
-                return Err(Error::bad("A Notify action can only be triggered by timeBeforeExpiry"));
+                return Err(Error::bad(
+                    "A Notify action can only be triggered by timeBeforeExpiry",
+                ));
             }
             if duration.seconds < MIN_TRIGGER {
                 return Err(Error::bad(format!(
@@ -181,7 +213,11 @@ impl RotationPolicy {
                         RotationTrigger::AfterCreate(d) => (Some(d.text.clone()), None),
                         RotationTrigger::BeforeExpiry(d) => (None, Some(d.text.clone())),
                     };
-                    StoredAction { after_create: after, before_expiry: before, action: a.action }
+                    StoredAction {
+                        after_create: after,
+                        before_expiry: before,
+                        action: a.action,
+                    }
                 })
                 .collect(),
             expiry_time: self.expiry_time.as_ref().map(|d| d.text.clone()),
@@ -189,7 +225,11 @@ impl RotationPolicy {
         serde_json::to_string(&stored).unwrap_or_else(|_| "{}".to_owned())
     }
 
-    pub(crate) fn from_json(json: &str, created: Option<i64>, updated: Option<i64>) -> Result<Self, Error> {
+    pub(crate) fn from_json(
+        json: &str,
+        created: Option<i64>,
+        updated: Option<i64>,
+    ) -> Result<Self, Error> {
         let stored: Stored = serde_json::from_str(json).map_err(crate::repo::vaults::other)?;
         let lifetime_actions = stored
             .lifetime_actions
@@ -198,14 +238,23 @@ impl RotationPolicy {
                 let trigger = match (a.after_create, a.before_expiry) {
                     (Some(d), _) => RotationTrigger::AfterCreate(IsoDuration::parse(&d)?),
                     (None, Some(d)) => RotationTrigger::BeforeExpiry(IsoDuration::parse(&d)?),
-                    (None, None) => return Err(Error::bad("stored lifetime action has no trigger")),
+                    (None, None) => {
+                        return Err(Error::bad("stored lifetime action has no trigger"))
+                    }
                 };
-                Ok(LifetimeAction { trigger, action: a.action })
+                Ok(LifetimeAction {
+                    trigger,
+                    action: a.action,
+                })
             })
             .collect::<Result<_, Error>>()?;
         Ok(Self {
             lifetime_actions,
-            expiry_time: stored.expiry_time.as_deref().map(IsoDuration::parse).transpose()?,
+            expiry_time: stored
+                .expiry_time
+                .as_deref()
+                .map(IsoDuration::parse)
+                .transpose()?,
             created,
             updated,
         })
@@ -229,13 +278,20 @@ struct StoredAction {
 mod tests {
     use super::*;
 
-    fn policy(actions: &[(&str, bool, RotationAction)], expiry: Option<&str>) -> Result<RotationPolicy, Error> {
+    fn policy(
+        actions: &[(&str, bool, RotationAction)],
+        expiry: Option<&str>,
+    ) -> Result<RotationPolicy, Error> {
         let lifetime_actions = actions
             .iter()
             .map(|(d, after, action)| {
                 let d = IsoDuration::parse(d)?;
                 Ok(LifetimeAction {
-                    trigger: if *after { RotationTrigger::AfterCreate(d) } else { RotationTrigger::BeforeExpiry(d) },
+                    trigger: if *after {
+                        RotationTrigger::AfterCreate(d)
+                    } else {
+                        RotationTrigger::BeforeExpiry(d)
+                    },
                     action: *action,
                 })
             })
@@ -256,7 +312,10 @@ mod tests {
         assert_eq!(IsoDuration::parse("P1Y").unwrap().seconds(), 365 * DAY);
         assert_eq!(IsoDuration::parse("P2M").unwrap().seconds(), 60 * DAY);
         assert_eq!(IsoDuration::parse("P2W").unwrap().seconds(), 14 * DAY);
-        assert_eq!(IsoDuration::parse("P1DT12H").unwrap().seconds(), DAY + 12 * 3600);
+        assert_eq!(
+            IsoDuration::parse("P1DT12H").unwrap().seconds(),
+            DAY + 12 * 3600
+        );
         for bad in ["90D", "P", "P0D", "", "forever", "P-1D"] {
             assert!(IsoDuration::parse(bad).is_err(), "{bad}");
         }
@@ -265,7 +324,11 @@ mod tests {
     #[test]
     fn validation_rules() {
         use RotationAction::{Notify, Rotate};
-        assert!(policy(&[("P90D", true, Rotate), ("P30D", false, Notify)], Some("P1Y")).is_ok());
+        assert!(policy(
+            &[("P90D", true, Rotate), ("P30D", false, Notify)],
+            Some("P1Y")
+        )
+        .is_ok());
         assert!(policy(&[], None).is_ok());
         assert!(policy(&[("P7D", true, Rotate)], None).is_ok());
         // Shorter than 7 days.
@@ -285,8 +348,14 @@ mod tests {
 
     #[test]
     fn json_round_trip() {
-        let p = policy(&[("P90D", true, RotationAction::Rotate), ("P30D", false, RotationAction::Notify)], Some("P1Y"))
-            .unwrap();
+        let p = policy(
+            &[
+                ("P90D", true, RotationAction::Rotate),
+                ("P30D", false, RotationAction::Notify),
+            ],
+            Some("P1Y"),
+        )
+        .unwrap();
         let back = RotationPolicy::from_json(&p.to_json(), None, None).unwrap();
         assert_eq!(back, p);
     }

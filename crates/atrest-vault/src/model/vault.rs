@@ -122,7 +122,9 @@ pub struct AccessPolicy {
 pub fn valid_vault_name(name: &str) -> bool {
     let bytes = name.as_bytes();
     (3..=24).contains(&bytes.len())
-        && bytes.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
         && bytes[0].is_ascii_alphabetic()
         && bytes[bytes.len() - 1].is_ascii_alphanumeric()
         && !name.contains("--")
@@ -137,7 +139,16 @@ mod tests {
         for ok in ["abc", "demo", "my-vault-1", "a23456789012345678901234"] {
             assert!(valid_vault_name(ok), "{ok}");
         }
-        for bad in ["ab", "1abc", "abc-", "a--b", "a_b", "a.b", "a234567890123456789012345", ""] {
+        for bad in [
+            "ab",
+            "1abc",
+            "abc-",
+            "a--b",
+            "a_b",
+            "a.b",
+            "a234567890123456789012345",
+            "",
+        ] {
             assert!(!valid_vault_name(bad), "{bad}");
         }
     }

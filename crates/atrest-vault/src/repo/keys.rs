@@ -40,12 +40,18 @@ pub(crate) struct VersionRow {
     pub(crate) expired_sent: bool,
 }
 
-pub(crate) async fn key(conn: &mut SqliteConnection, vault_id: &str, name: &str) -> Result<Option<KeyRow>, Error> {
-    Ok(sqlx::query_as("SELECT * FROM vault_keys WHERE vault_id = ? AND name = ?")
-        .bind(vault_id)
-        .bind(name)
-        .fetch_optional(conn)
-        .await?)
+pub(crate) async fn key(
+    conn: &mut SqliteConnection,
+    vault_id: &str,
+    name: &str,
+) -> Result<Option<KeyRow>, Error> {
+    Ok(
+        sqlx::query_as("SELECT * FROM vault_keys WHERE vault_id = ? AND name = ?")
+            .bind(vault_id)
+            .bind(name)
+            .fetch_optional(conn)
+            .await?,
+    )
 }
 
 pub(crate) async fn version(
@@ -54,12 +60,14 @@ pub(crate) async fn version(
     name: &str,
     version: &str,
 ) -> Result<Option<VersionRow>, Error> {
-    Ok(sqlx::query_as("SELECT * FROM vault_key_versions WHERE vault_id = ? AND key_name = ? AND version = ?")
-        .bind(vault_id)
-        .bind(name)
-        .bind(version)
-        .fetch_optional(conn)
-        .await?)
+    Ok(sqlx::query_as(
+        "SELECT * FROM vault_key_versions WHERE vault_id = ? AND key_name = ? AND version = ?",
+    )
+    .bind(vault_id)
+    .bind(name)
+    .bind(version)
+    .fetch_optional(conn)
+    .await?)
 }
 
 pub(crate) async fn insert_key(conn: &mut SqliteConnection, key: &KeyRow) -> Result<(), Error> {
@@ -81,7 +89,10 @@ pub(crate) async fn insert_key(conn: &mut SqliteConnection, key: &KeyRow) -> Res
     Ok(())
 }
 
-pub(crate) async fn insert_version(conn: &mut SqliteConnection, v: &VersionRow) -> Result<(), Error> {
+pub(crate) async fn insert_version(
+    conn: &mut SqliteConnection,
+    v: &VersionRow,
+) -> Result<(), Error> {
     sqlx::query(
         "INSERT INTO vault_key_versions (vault_id, key_name, version, seq, kty, key_ops, n, e, \
          sealed_private, enabled, nbf, exp, created, updated, tags, near_expiry_sent, expired_sent) \
@@ -110,17 +121,27 @@ pub(crate) async fn insert_version(conn: &mut SqliteConnection, v: &VersionRow) 
 }
 
 /// The next version sequence number of a key.
-pub(crate) async fn next_seq(conn: &mut SqliteConnection, vault_id: &str, name: &str) -> Result<i64, Error> {
-    let (max,): (Option<i64>,) =
-        sqlx::query_as("SELECT MAX(seq) FROM vault_key_versions WHERE vault_id = ? AND key_name = ?")
-            .bind(vault_id)
-            .bind(name)
-            .fetch_one(conn)
-            .await?;
+pub(crate) async fn next_seq(
+    conn: &mut SqliteConnection,
+    vault_id: &str,
+    name: &str,
+) -> Result<i64, Error> {
+    let (max,): (Option<i64>,) = sqlx::query_as(
+        "SELECT MAX(seq) FROM vault_key_versions WHERE vault_id = ? AND key_name = ?",
+    )
+    .bind(vault_id)
+    .bind(name)
+    .fetch_one(conn)
+    .await?;
     Ok(max.unwrap_or(0) + 1)
 }
 
-pub(crate) async fn set_current(conn: &mut SqliteConnection, vault_id: &str, name: &str, version: &str) -> Result<(), Error> {
+pub(crate) async fn set_current(
+    conn: &mut SqliteConnection,
+    vault_id: &str,
+    name: &str,
+    version: &str,
+) -> Result<(), Error> {
     sqlx::query("UPDATE vault_keys SET current_version = ? WHERE vault_id = ? AND name = ?")
         .bind(version)
         .bind(vault_id)
@@ -131,7 +152,10 @@ pub(crate) async fn set_current(conn: &mut SqliteConnection, vault_id: &str, nam
 }
 
 /// Writes a version's mutable fields (attributes, ops, tags, notification flags).
-pub(crate) async fn update_version(conn: &mut SqliteConnection, v: &VersionRow) -> Result<(), Error> {
+pub(crate) async fn update_version(
+    conn: &mut SqliteConnection,
+    v: &VersionRow,
+) -> Result<(), Error> {
     sqlx::query(
         "UPDATE vault_key_versions SET key_ops = ?, enabled = ?, nbf = ?, exp = ?, updated = ?, tags = ?, \
          near_expiry_sent = ?, expired_sent = ? WHERE vault_id = ? AND key_name = ? AND version = ?",
@@ -159,13 +183,15 @@ pub(crate) async fn set_deleted(
     deleted_at: Option<i64>,
     scheduled_purge: Option<i64>,
 ) -> Result<(), Error> {
-    sqlx::query("UPDATE vault_keys SET deleted_at = ?, scheduled_purge = ? WHERE vault_id = ? AND name = ?")
-        .bind(deleted_at)
-        .bind(scheduled_purge)
-        .bind(vault_id)
-        .bind(name)
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "UPDATE vault_keys SET deleted_at = ?, scheduled_purge = ? WHERE vault_id = ? AND name = ?",
+    )
+    .bind(deleted_at)
+    .bind(scheduled_purge)
+    .bind(vault_id)
+    .bind(name)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -192,7 +218,11 @@ pub(crate) async fn set_policy(
 }
 
 /// Destroys a key and all its versions.
-pub(crate) async fn purge(conn: &mut SqliteConnection, vault_id: &str, name: &str) -> Result<(), Error> {
+pub(crate) async fn purge(
+    conn: &mut SqliteConnection,
+    vault_id: &str,
+    name: &str,
+) -> Result<(), Error> {
     sqlx::query("DELETE FROM vault_key_versions WHERE vault_id = ? AND key_name = ?")
         .bind(vault_id)
         .bind(name)
@@ -247,7 +277,9 @@ pub(crate) async fn versions(
 
 /// Live keys (in live vaults) with a rotation policy or an expiry on their current version:
 /// the scheduler's candidates, as (vault name, key, current version).
-pub(crate) async fn scheduler_candidates(pool: &SqlitePool) -> Result<Vec<(String, KeyRow, VersionRow)>, Error> {
+pub(crate) async fn scheduler_candidates(
+    pool: &SqlitePool,
+) -> Result<Vec<(String, KeyRow, VersionRow)>, Error> {
     let keys: Vec<KeyRow> = sqlx::query_as(
         "SELECT k.* FROM vault_keys k JOIN vaults v ON v.id = k.vault_id \
          JOIN vault_key_versions kv ON kv.vault_id = k.vault_id AND kv.key_name = k.name \
@@ -264,7 +296,9 @@ pub(crate) async fn scheduler_candidates(pool: &SqlitePool) -> Result<Vec<(Strin
             .bind(&key.vault_id)
             .fetch_one(&mut *conn)
             .await?;
-        if let Some(current) = version(&mut conn, &key.vault_id, &key.name, &key.current_version).await? {
+        if let Some(current) =
+            version(&mut conn, &key.vault_id, &key.name, &key.current_version).await?
+        {
             out.push((vault_name, key, current));
         }
     }
@@ -273,10 +307,10 @@ pub(crate) async fn scheduler_candidates(pool: &SqlitePool) -> Result<Vec<(Strin
 
 /// Deleted keys (in any vault) whose purge date has come.
 pub(crate) async fn due_for_purge(pool: &SqlitePool, now: i64) -> Result<Vec<KeyRow>, Error> {
-    Ok(
-        sqlx::query_as("SELECT * FROM vault_keys WHERE deleted_at IS NOT NULL AND scheduled_purge <= ?")
-            .bind(now)
-            .fetch_all(pool)
-            .await?,
+    Ok(sqlx::query_as(
+        "SELECT * FROM vault_keys WHERE deleted_at IS NOT NULL AND scheduled_purge <= ?",
     )
+    .bind(now)
+    .fetch_all(pool)
+    .await?)
 }

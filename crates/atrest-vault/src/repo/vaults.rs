@@ -20,7 +20,10 @@ pub(crate) async fn by_name(pool: &SqlitePool, name: &str) -> Result<Option<Vaul
 }
 
 /// Same, inside a transaction.
-pub(crate) async fn by_name_tx(conn: &mut SqliteConnection, name: &str) -> Result<Option<Vault>, Error> {
+pub(crate) async fn by_name_tx(
+    conn: &mut SqliteConnection,
+    name: &str,
+) -> Result<Option<Vault>, Error> {
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM vaults WHERE name = ?"))
         .bind(name)
         .fetch_optional(conn)
@@ -29,7 +32,11 @@ pub(crate) async fn by_name_tx(conn: &mut SqliteConnection, name: &str) -> Resul
 }
 
 /// Live vaults in a resource group.
-pub(crate) async fn in_group(pool: &SqlitePool, subscription: &str, group: &str) -> Result<Vec<Vault>, Error> {
+pub(crate) async fn in_group(
+    pool: &SqlitePool,
+    subscription: &str,
+    group: &str,
+) -> Result<Vec<Vault>, Error> {
     let rows = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM vaults WHERE subscription_id = ? AND resource_group = ? COLLATE NOCASE \
          AND deleted_at IS NULL ORDER BY name"
@@ -42,7 +49,10 @@ pub(crate) async fn in_group(pool: &SqlitePool, subscription: &str, group: &str)
 }
 
 /// Soft-deleted vaults of a subscription.
-pub(crate) async fn deleted_in_subscription(pool: &SqlitePool, subscription: &str) -> Result<Vec<Vault>, Error> {
+pub(crate) async fn deleted_in_subscription(
+    pool: &SqlitePool,
+    subscription: &str,
+) -> Result<Vec<Vault>, Error> {
     let rows = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM vaults WHERE subscription_id = ? AND deleted_at IS NOT NULL ORDER BY name"
     ))
@@ -106,7 +116,10 @@ pub(crate) async fn purge(conn: &mut SqliteConnection, id: &str) -> Result<(), E
         .bind(id)
         .execute(&mut *conn)
         .await?;
-    sqlx::query("DELETE FROM vaults WHERE id = ?").bind(id).execute(conn).await?;
+    sqlx::query("DELETE FROM vaults WHERE id = ?")
+        .bind(id)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
