@@ -42,7 +42,7 @@ pub(crate) async fn start(
         config,
     })
     .await
-    .map_err(|e| StartError::Accounts(e.to_string()))?;
+    .map_err(|e| StartError::Accounts(format!("{e:?}")))?;
     accounts.start_background(Some(vaults.subscribe()));
     Ok(accounts)
 }

@@ -187,7 +187,7 @@ impl Accounts {
             .ok_or(CmkError::IdentityRequired)?;
         let ak = self.data_key(before).await?;
         let (key, info, bytes) = self.validate_cmk(next, &settings, &identity, &ak).await?;
-        next.key_vault_name = key.vault.name.clone();
+        next.key_vault_name = key.vault.name;
         next.cmk_wrapped_version = Some(info.version.clone());
         next.cmk_principal = Some(identity.object_id.clone());
         next.mmk_version = None;

@@ -58,7 +58,7 @@ impl LoadedModel {
             })
             .filter(|(s, _)| !s.is_empty())
             .collect();
-        entries.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        entries.sort_by_key(|e| std::cmp::Reverse(e.0.len()));
         Ok(Self { entries })
     }
 

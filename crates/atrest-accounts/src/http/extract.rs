@@ -79,7 +79,7 @@ where
                     "the subscription key is not valid",
                 )
             })?;
-            return Ok(DataAuth(DataCaller::ApiKey(Zeroizing::new(
+            return Ok(Self(DataCaller::ApiKey(Zeroizing::new(
                 key.trim().to_owned(),
             ))));
         }
@@ -99,7 +99,7 @@ where
             .directory
             .authenticate(authorization, SERVICE_AUDIENCE)
             .await
-            .map(|p| DataAuth(DataCaller::Principal(p)))
+            .map(|p| Self(DataCaller::Principal(p)))
             .map_err(auth_error)
     }
 }
