@@ -6,7 +6,8 @@ use std::io;
 use bytes::Bytes;
 use futures_util::Stream;
 
-use super::objects::{parse_range, Download, ObjectRow};
+use super::objects::{Download, ObjectRow};
+use super::sealing::parse_range;
 use super::{Accounts, DataCaller};
 use crate::error::Error;
 

@@ -1,13 +1,10 @@
 //! Account management (the ARM `Microsoft.CognitiveServices/accounts` resource): create,
 //! read, update, list, delete (crypto-shred), and the data-plane API keys.
 
-use std::collections::BTreeMap;
-
 use atrest_crypto::SecretKey;
 use atrest_identity::{Principal, Role};
-use aws_lc_rs::{constant_time, digest, hmac};
-use zeroize::Zeroizing;
 
+use super::spec::{AccountPatch, AccountSpec, IdentityType};
 use super::Accounts;
 use crate::config::normalize_location;
 use crate::error::Error;
@@ -16,81 +13,7 @@ use crate::model::{
 };
 use crate::repo::{self, Wrapped};
 
-/// `identity.type`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IdentityType {
-    /// No identity.
-    None,
-    /// A system-assigned managed identity.
-    SystemAssigned,
-}
-
-/// `keyVaultProperties` as sent.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct KeyVaultSpec {
-    /// Vault URI, or a key URI (versioned or versionless).
-    pub key_vault_uri: Option<String>,
-    /// Key name.
-    pub key_name: Option<String>,
-    /// Key version (empty or absent: follow the newest).
-    pub key_version: Option<String>,
-    /// Identity client id (system-assigned only).
-    pub identity_client_id: Option<String>,
-}
-
-/// `properties.encryption` as sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EncryptionSpec {
-    /// `keySource`.
-    pub key_source: String,
-    /// `keyVaultProperties`.
-    pub key_vault: Option<KeyVaultSpec>,
-}
-
-/// The body of `PUT .../accounts/{name}`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AccountSpec {
-    /// Region.
-    pub location: String,
-    /// Kind.
-    pub kind: String,
-    /// SKU.
-    pub sku: String,
-    /// Tags.
-    pub tags: Option<BTreeMap<String, String>>,
-    /// Identity.
-    pub identity: Option<IdentityType>,
-    /// Encryption.
-    pub encryption: Option<EncryptionSpec>,
-    /// `properties.onKeyLoss`.
-    pub on_key_loss: Option<OnKeyLoss>,
-}
-
-/// The body of `PATCH .../accounts/{name}`; `None` leaves a field unchanged.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AccountPatch {
-    /// SKU.
-    pub sku: Option<String>,
-    /// Tags.
-    pub tags: Option<BTreeMap<String, String>>,
-    /// Identity.
-    pub identity: Option<IdentityType>,
-    /// Encryption.
-    pub encryption: Option<EncryptionSpec>,
-    /// Key-loss behaviour.
-    pub on_key_loss: Option<OnKeyLoss>,
-}
-
-/// The two data-plane keys, in clear (shown to Contributors only).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiKeys {
-    /// key1.
-    pub key1: Zeroizing<String>,
-    /// key2.
-    pub key2: Zeroizing<String>,
-}
-
-fn scope(sub: &str, group: &str, name: &str) -> String {
+pub(super) fn scope(sub: &str, group: &str, name: &str) -> String {
     format!("/subscriptions/{sub}/resourceGroups/{group}/providers/Microsoft.CognitiveServices/accounts/{name}")
 }
 
@@ -361,105 +284,6 @@ impl Accounts {
         )
         .await?;
         Ok(true)
-    }
-
-    /// The two data-plane keys.
-    pub async fn list_keys(
-        &self,
-        caller: &Principal,
-        sub: &str,
-        group: &str,
-        name: &str,
-    ) -> Result<ApiKeys, Error> {
-        self.authorize_mgmt(
-            caller,
-            sub,
-            Role::Contributor,
-            "Microsoft.CognitiveServices/accounts/listKeys/action",
-            scope(sub, group, name),
-        )
-        .await?;
-        let account = self.account_in_group(sub, group, name).await?;
-        let (h1, h2) = repo::key_hashes(self.pool(), &account.id).await?;
-        Ok(ApiKeys {
-            key1: self.key_from_hash(&h1)?,
-            key2: self.key_from_hash(&h2)?,
-        })
-    }
-
-    /// Replaces `Key1` or `Key2` with a new random key; the old one stops working at once.
-    pub async fn regenerate_key(
-        &self,
-        caller: &Principal,
-        sub: &str,
-        group: &str,
-        name: &str,
-        which: &str,
-    ) -> Result<ApiKeys, Error> {
-        self.authorize_mgmt(
-            caller,
-            sub,
-            Role::Contributor,
-            "Microsoft.CognitiveServices/accounts/regenerateKey/action",
-            scope(sub, group, name),
-        )
-        .await?;
-        let account = self.account_in_group(sub, group, name).await?;
-        let fresh = self.new_key_hash()?;
-        match which.to_ascii_lowercase().as_str() {
-            "key1" => repo::set_key_hashes(self.pool(), &account.id, Some(&fresh), None).await?,
-            "key2" => repo::set_key_hashes(self.pool(), &account.id, None, Some(&fresh)).await?,
-            _ => return Err(Error::BadRequest("keyName must be Key1 or Key2".into())),
-        }
-        self.audit(
-            &account,
-            &caller.object_id,
-            "RegenerateKey",
-            Ok(()),
-            Some(which.to_owned()),
-        )
-        .await?;
-        self.list_keys(caller, sub, group, name).await
-    }
-
-    /// Whether `presented` is one of the account's data-plane keys (constant time).
-    pub(super) async fn api_key_matches(
-        &self,
-        account: &Account,
-        presented: &str,
-    ) -> Result<bool, Error> {
-        let (h1, h2) = repo::key_hashes(self.pool(), &account.id).await?;
-        let hash = hex::encode(digest::digest(&digest::SHA256, presented.as_bytes()));
-        let mut ok = false;
-        for stored in [h1, h2] {
-            let stored_hash = stored.split_once(':').map_or("", |(_, h)| h);
-            ok |= constant_time::verify_slices_are_equal(stored_hash.as_bytes(), hash.as_bytes())
-                .is_ok();
-        }
-        Ok(ok)
-    }
-
-    /// `salt:sha256(key)` where key = HMAC(index key, salt): only the hash verifies requests;
-    /// listKeys re-derives the key from the salt.
-    fn new_key_hash(&self) -> Result<String, Error> {
-        let salt = hex::encode(atrest_crypto::random::bytes(16)?);
-        let key = self.derive_api_key(&salt);
-        Ok(format!(
-            "{salt}:{}",
-            hex::encode(digest::digest(&digest::SHA256, key.as_bytes()))
-        ))
-    }
-
-    fn key_from_hash(&self, stored: &str) -> Result<Zeroizing<String>, Error> {
-        let salt = stored.split_once(':').map(|(s, _)| s).unwrap_or_default();
-        Ok(self.derive_api_key(salt))
-    }
-
-    fn derive_api_key(&self, salt: &str) -> Zeroizing<String> {
-        let key = self.inner.ring.index_key("api-keys");
-        Zeroizing::new(hex::encode(
-            &hmac::sign(&key, salt.as_bytes()).as_ref()[..16],
-        ))
     }
 
     fn check_sku(&self, sku: &str) -> Result<(), Error> {

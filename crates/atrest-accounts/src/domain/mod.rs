@@ -3,14 +3,18 @@
 //! call one method and map the result.
 
 mod access;
+mod api_keys;
 mod cmk;
 mod data;
 mod manage;
 mod objects;
 mod revalidate;
 mod safety;
+mod sealing;
+mod spec;
 mod speech;
 mod translator;
+mod validate;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -22,9 +26,9 @@ use atrest_vault::Vaults;
 
 pub use access::DataCaller;
 pub use data::DatasetInfo;
-pub use manage::{AccountPatch, AccountSpec, ApiKeys, EncryptionSpec, IdentityType, KeyVaultSpec};
 pub use objects::Download;
 pub use safety::{BlocklistItem, BlocklistMatch};
+pub use spec::{AccountPatch, AccountSpec, ApiKeys, EncryptionSpec, IdentityType, KeyVaultSpec};
 pub use speech::LogInfo;
 pub use translator::{DeploymentInfo, ModelInfo};
 

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use atrest_crypto::SecretKey;
 use tokio::sync::broadcast::error::RecvError;
 
-use super::cmk::new_principal_hint;
+use super::validate::new_principal_hint;
 use super::Accounts;
 use crate::error::Error;
 use crate::keys::{KeyRef, ProviderError};

@@ -4,7 +4,7 @@
 use atrest_crypto::SecretKey;
 use sqlx::Row;
 
-use super::objects::{open_small, seal_small};
+use super::sealing::{open_small, seal_small};
 use super::{Accounts, DataCaller};
 use crate::error::Error;
 use crate::keys::ring::blocklist_context;

@@ -4,6 +4,7 @@
 mod arm;
 mod data;
 mod extract;
+mod kinds;
 
 use atrest_identity::Directory;
 use axum::extract::{DefaultBodyLimit, FromRef};
@@ -76,32 +77,32 @@ where
             put(data::deploy).delete(data::delete_deployment),
         )
         .route(&format!("{DATA}/translate"), post(data::translate))
-        .route(&format!("{DATA}/blocklists"), get(data::list_blocklists))
+        .route(&format!("{DATA}/blocklists"), get(kinds::list_blocklists))
         .route(
             &format!("{DATA}/blocklists/{{list}}"),
-            put(data::put_blocklist).delete(data::delete_blocklist),
+            put(kinds::put_blocklist).delete(kinds::delete_blocklist),
         )
         .route(
             &format!("{DATA}/blocklists/{{list}}/items"),
-            get(data::list_items).post(data::add_items),
+            get(kinds::list_items).post(kinds::add_items),
         )
-        .route(&format!("{DATA}/text:analyze"), post(data::analyze))
+        .route(&format!("{DATA}/text:analyze"), post(kinds::analyze))
         .route(&format!("{DATA}/datasets"), get(data::list_datasets))
         .route(
             &format!("{DATA}/speech/endpoints/{{endpoint}}"),
-            put(data::put_endpoint),
+            put(kinds::put_endpoint),
         )
         .route(
             &format!("{DATA}/speech/endpoints/{{endpoint}}/recognize"),
-            post(data::recognize),
+            post(kinds::recognize),
         )
         .route(
             &format!("{DATA}/speech/endpoints/{{endpoint}}/logs"),
-            get(data::list_logs),
+            get(kinds::list_logs),
         )
         .route(
             &format!("{DATA}/speech/endpoints/{{endpoint}}/logs/{{id}}"),
-            get(data::get_log),
+            get(kinds::get_log),
         )
         .layer(DefaultBodyLimit::max(MAX_JSON));
     // Uploads stream their body: no size limit, constant memory.
