@@ -2,6 +2,7 @@
 
 mod bench;
 mod common;
+mod keyloss;
 mod kinds;
 mod outage;
 mod story;
