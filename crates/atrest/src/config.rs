@@ -119,13 +119,13 @@ impl ConfigStore {
         })
     }
 
-    /// Saves profile `name` (0600) and drops its cached tokens.
+    /// Saves profile `name` (0600). The login that calls this has already replaced the
+    /// profile's token cache with the tokens of the new credentials.
     pub(crate) fn save_profile(&self, name: &str, profile: &Profile) -> Result<PathBuf> {
         check_name(name)?;
         let path = self.profile_path(name);
         let json = serde_json::to_vec_pretty(profile).map_err(|e| Error::failed(e.to_string()))?;
         write_private(&path, &json)?;
-        self.save_tokens(name, &TokenCache::new())?;
         Ok(path)
     }
 
