@@ -343,7 +343,7 @@ fn tokens_are_cached_and_renewed_near_expiry() {
     );
 
     // A token about to expire is replaced before use.
-    let mut near = again.clone();
+    let mut near = again;
     near[mgmt]["expiresOn"] = serde_json::json!(expires - 3500);
     near[mgmt]["accessToken"] = serde_json::json!("stale");
     std::fs::write(&path, near.to_string()).unwrap();
