@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use atrest_identity::Directory;
+use atrest_vault::VaultState;
 use axum::extract::{DefaultBodyLimit, FromRef};
 use axum::http::{HeaderName, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -17,11 +18,19 @@ use tower_http::trace::TraceLayer;
 pub struct AppState {
     /// The directory (tenants, principals, tokens).
     pub directory: Directory,
+    /// The vault service.
+    pub vaults: VaultState,
 }
 
 impl FromRef<AppState> for Directory {
     fn from_ref(state: &AppState) -> Self {
         state.directory.clone()
+    }
+}
+
+impl FromRef<AppState> for VaultState {
+    fn from_ref(state: &AppState) -> Self {
+        state.vaults.clone()
     }
 }
 
@@ -32,6 +41,8 @@ pub fn app(state: AppState, max_body_bytes: usize) -> Router {
     Router::new()
         .route("/healthz", get(health))
         .merge(atrest_identity::router())
+        .merge(atrest_vault::data_plane_router())
+        .merge(atrest_vault::management_router())
         .fallback(not_found)
         .with_state(state)
         .layer(DefaultBodyLimit::max(max_body_bytes))

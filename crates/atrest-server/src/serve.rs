@@ -7,6 +7,9 @@ use atrest_store::{AuditLog, Db};
 use aws_lc_rs::hkdf::{Salt, HKDF_SHA256};
 use std::time::Duration;
 
+use std::sync::Arc;
+
+use atrest_vault::{SystemClock, VaultHosts, VaultState, Vaults, VaultsConfig};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -106,7 +109,15 @@ pub async fn start(settings: Settings) -> Result<RunningServer, StartError> {
         }
         None => None,
     };
-    let _ = audit;
+    let listener =
+        std::net::TcpListener::bind(settings.listen).map_err(|source| StartError::Bind {
+            addr: settings.listen,
+            source,
+        })?;
+    listener
+        .set_nonblocking(true)
+        .map_err(StartError::DataDir)?;
+    let addr = listener.local_addr().map_err(StartError::DataDir)?;
 
     let mut names = vec![
         "localhost".to_owned(),
@@ -123,18 +134,25 @@ pub async fn start(settings: Settings) -> Result<RunningServer, StartError> {
     names.dedup();
     let tls = tls::server_config(&data, &names).map_err(|e| StartError::Tls(e.to_string()))?;
 
-    let state = AppState { directory };
+    let vaults = Vaults::new(VaultsConfig {
+        db: db.clone(),
+        audit,
+        directory: directory.clone(),
+        root,
+        hosts: VaultHosts {
+            dns_suffix: settings.vault_dns_suffix.clone(),
+            aliases: settings.vault_aliases.clone(),
+            public_port: Some(addr.port()),
+        },
+        clock: Arc::new(SystemClock),
+    });
+    tokio::spawn(vault_jobs(vaults.clone()));
+    let state = AppState {
+        directory,
+        vaults: VaultState::new(vaults),
+    };
     let router = app(state, settings.max_body_bytes);
 
-    let listener =
-        std::net::TcpListener::bind(settings.listen).map_err(|source| StartError::Bind {
-            addr: settings.listen,
-            source,
-        })?;
-    listener
-        .set_nonblocking(true)
-        .map_err(StartError::DataDir)?;
-    let addr = listener.local_addr().map_err(StartError::DataDir)?;
     let (stop, stopped) = watch::channel(false);
     let task = tokio::spawn(serve_tls(
         listener,
@@ -150,6 +168,21 @@ pub async fn start(settings: Settings) -> Result<RunningServer, StartError> {
         stop,
         task,
     })
+}
+
+/// Applies rotation policies and purges expired soft-deleted keys and vaults, once a minute.
+async fn vault_jobs(vaults: Vaults) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        let now = vaults.now();
+        if let Err(e) = vaults.run_due_rotations(now).await {
+            tracing::warn!(error = %e, "rotation scheduler");
+        }
+        if let Err(e) = vaults.run_due_purges(now).await {
+            tracing::warn!(error = %e, "purge scheduler");
+        }
+    }
 }
 
 /// Runs the server until Ctrl-C or SIGTERM, then shuts down gracefully.

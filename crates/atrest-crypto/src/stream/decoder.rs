@@ -108,6 +108,24 @@ impl Decoder {
             .segments
             .open_segment(self.next_index, last, segment)?
             .len();
+        Ok(self.deliver(plain_len, last))
+    }
+
+    /// Opens one segment (ciphertext ‖ tag, left unchanged) into `out`, which must be exactly
+    /// `segment.len() - TAG_LEN` bytes long, and returns the range of `out` to hand on.
+    pub(crate) fn open_into(
+        &mut self,
+        segment: &[u8],
+        last: bool,
+        out: &mut [u8],
+    ) -> Result<std::ops::Range<usize>, Error> {
+        self.segments
+            .open_segment_into(self.next_index, last, segment, out)?;
+        Ok(self.deliver(out.len(), last))
+    }
+
+    /// Advances past a segment with `plain_len` plaintext bytes, applying range trimming.
+    fn deliver(&mut self, plain_len: usize, last: bool) -> std::ops::Range<usize> {
         let start = self.skip.min(plain_len);
         self.skip -= start;
         let mut end = plain_len;
@@ -123,6 +141,6 @@ impl Decoder {
             self.done = true;
         }
         self.next_index = self.next_index.wrapping_add(1);
-        Ok(start..end)
+        start..end
     }
 }

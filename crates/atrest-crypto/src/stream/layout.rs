@@ -48,6 +48,11 @@ impl ObjectLayout {
             // A final fragment shorter than a tag cannot be a segment.
             return Err(Error::Truncated);
         }
+        if segment_count > 1 && last_len == TAG_LEN as u64 {
+            // An empty final segment only ever forms the empty object; after full segments
+            // the last full one must itself be final, so the bare tag is surplus.
+            return Err(Error::TrailingData);
+        }
         if segment_count > u64::from(u32::MAX) + 1 {
             return Err(Error::TooManySegments);
         }
@@ -157,6 +162,24 @@ mod tests {
             ObjectLayout::new(&h, hl + 116 + 5),
             Err(Error::Truncated)
         ));
+    }
+
+    #[test]
+    fn empty_final_segment_after_full_ones_is_not_a_layout() {
+        // Regression: header ‖ full segment ‖ bare 16-byte tag was accepted with
+        // `plaintext_len` 100, although a 100-byte plaintext is one full *final* segment
+        // (`ciphertext_len(100)` is 16 bytes shorter). No writer produces such an object.
+        let h = header(100);
+        let hl = h.len() as u64;
+        for segments in 1..4u64 {
+            let total = hl + segments * 116 + 16;
+            assert!(
+                matches!(ObjectLayout::new(&h, total), Err(Error::TrailingData)),
+                "{segments} full segments and a bare tag"
+            );
+        }
+        // A lone empty final segment is the empty object.
+        assert_eq!(ObjectLayout::new(&h, hl + 16).unwrap().plaintext_len(), 0);
     }
 
     #[test]

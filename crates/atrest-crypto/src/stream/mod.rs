@@ -12,7 +12,8 @@
 //! ```
 //!
 //! Every segment but the last carries exactly `segment_size` plaintext bytes; the last carries
-//! 0..=`segment_size`. So the segment covering any byte offset is found by arithmetic
+//! 1..=`segment_size` (a multiple of the segment size ends with a full final segment), or 0
+//! only in the empty object. So the segment covering any byte offset is found by arithmetic
 //! ([`ObjectLayout`]), and a range read decrypts only those segments.
 //!
 //! Adapters, all constant-memory: [`EncryptWriter`]/[`DecryptReader`] (`std::io`),
@@ -63,17 +64,19 @@ pub fn encrypt_to_vec(
 ) -> Result<Vec<u8>, Error> {
     let mut segments = SegmentEncryptor::new(account_key, header, context);
     let total = ObjectLayout::ciphertext_len(header, plaintext.len() as u64);
-    let mut out = Vec::with_capacity(usize::try_from(total).map_err(|_| Error::TooManySegments)?);
-    out.extend_from_slice(header.as_bytes());
+    // Zeroed rather than copied into: a large zeroed allocation comes straight from the OS,
+    // and each segment is then encrypted from `plaintext` directly into place.
+    let mut out = vec![0u8; usize::try_from(total).map_err(|_| Error::TooManySegments)?];
+    let (head, mut body) = out.split_at_mut(header.len());
+    head.copy_from_slice(header.as_bytes());
     let segment_size = header.segment_size() as usize;
     let count = plaintext.len().div_ceil(segment_size).max(1);
     for index in 0..count {
         let chunk = &plaintext[(index * segment_size).min(plaintext.len())
             ..((index + 1) * segment_size).min(plaintext.len())];
-        let start = out.len();
-        out.extend_from_slice(chunk);
-        let tag = segments.seal_in_place(&mut out[start..], index + 1 == count)?;
-        out.extend_from_slice(&tag);
+        let (segment, rest) = body.split_at_mut(chunk.len() + TAG_LEN);
+        segments.seal_into(chunk, segment, index + 1 == count)?;
+        body = rest;
     }
     Ok(out)
 }
@@ -88,16 +91,18 @@ pub fn decrypt_to_vec(
     let layout = ObjectLayout::new(&header, object.len() as u64)?;
     let decryptor = SegmentDecryptor::new(account_key, &header, context);
     let count = layout.segment_count() as usize;
-    let mut out = Vec::with_capacity(layout.plaintext_len() as usize + TAG_LEN);
+    let plaintext_len =
+        usize::try_from(layout.plaintext_len()).map_err(|_| Error::TooManySegments)?;
+    // Zeroed rather than copied into (see `encrypt_to_vec`): each segment is decrypted from
+    // `object` straight into place.
+    let mut out = vec![0u8; plaintext_len];
+    let mut rest = &mut out[..];
     let body = &object[header.len()..];
-    for (index, chunk) in body.chunks(decryptor.ciphertext_segment_len()).enumerate() {
-        let start = out.len();
-        out.extend_from_slice(chunk);
-        let last = index + 1 == count;
-        let plain_len = decryptor
-            .open_segment(index as u32, last, &mut out[start..])?
-            .len();
-        out.truncate(start + plain_len);
+    for (index, segment) in body.chunks(decryptor.ciphertext_segment_len()).enumerate() {
+        let plain_len = segment.len().saturating_sub(TAG_LEN).min(rest.len());
+        let (plain, tail) = rest.split_at_mut(plain_len);
+        decryptor.open_segment_into(index as u32, index + 1 == count, segment, plain)?;
+        rest = tail;
     }
     Ok(out)
 }

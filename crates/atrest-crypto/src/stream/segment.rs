@@ -79,7 +79,8 @@ impl SegmentEncryptor {
     /// Encrypts the next segment in place and appends its tag.
     ///
     /// A segment that is not `last` must be exactly one segment long; the last one may hold
-    /// anything from zero bytes to one full segment.
+    /// from one byte to one full segment, or zero bytes when it is the only segment (the empty
+    /// object).
     pub fn seal_segment<B>(&mut self, segment: &mut B, last: bool) -> Result<(), Error>
     where
         B: AsMut<[u8]> + for<'a> Extend<&'a u8>,
@@ -96,12 +97,57 @@ impl SegmentEncryptor {
         segment: &mut [u8],
         last: bool,
     ) -> Result<[u8; TAG_LEN], Error> {
+        let nonce = self.next_nonce(segment.len(), last)?;
+        let tag = self
+            .cipher
+            .key
+            .seal_in_place_separate_tag(nonce, Aad::from(&self.cipher.header), segment)
+            .map_err(|_| Error::Encrypt)?;
+        self.advance(last);
+        Ok(tag.as_ref().try_into().expect("GCM tag is 16 bytes"))
+    }
+
+    /// Encrypts `plaintext` as the next segment into `out` (ciphertext, then tag), which must be
+    /// exactly `plaintext.len() + TAG_LEN` bytes long. Saves the copy that sealing in place
+    /// needs when the plaintext is borrowed.
+    pub(crate) fn seal_into(
+        &mut self,
+        plaintext: &[u8],
+        out: &mut [u8],
+        last: bool,
+    ) -> Result<(), Error> {
+        let nonce = self.next_nonce(plaintext.len(), last)?;
+        if out.len() != plaintext.len() + TAG_LEN {
+            return Err(Error::SegmentLength {
+                len: out.len(),
+                segment_size: self.cipher.segment_size as u32,
+            });
+        }
+        let (ciphertext, tag) = out.split_at_mut(plaintext.len());
+        self.cipher
+            .key
+            .seal_out_of_place_scatter(
+                nonce,
+                Aad::from(&self.cipher.header),
+                plaintext,
+                ciphertext,
+                &[],
+                tag,
+            )
+            .map_err(|_| Error::Encrypt)?;
+        self.advance(last);
+        Ok(())
+    }
+
+    /// Checks that a `len`-byte segment may come next and returns its nonce.
+    fn next_nonce(&self, len: usize, last: bool) -> Result<Nonce, Error> {
         if self.finished {
             return Err(Error::AlreadyFinished);
         }
-        let len = segment.len();
         let fits = if last {
-            len <= self.cipher.segment_size
+            // Only the empty object ends with an empty segment; any other plaintext's final
+            // segment holds at least one byte (a multiple of the segment size ends full).
+            len <= self.cipher.segment_size && (len > 0 || self.next_index == 0)
         } else {
             len == self.cipher.segment_size
         };
@@ -114,15 +160,12 @@ impl SegmentEncryptor {
         if !last && self.next_index == u32::MAX {
             return Err(Error::TooManySegments);
         }
-        let nonce = self.cipher.nonce(self.next_index, last);
-        let tag = self
-            .cipher
-            .key
-            .seal_in_place_separate_tag(nonce, Aad::from(&self.cipher.header), segment)
-            .map_err(|_| Error::Encrypt)?;
+        Ok(self.cipher.nonce(self.next_index, last))
+    }
+
+    fn advance(&mut self, last: bool) {
         self.finished = last;
         self.next_index = self.next_index.wrapping_add(1);
-        Ok(tag.as_ref().try_into().expect("GCM tag is 16 bytes"))
     }
 
     /// Whether the final segment has been sealed.
@@ -164,17 +207,9 @@ impl SegmentDecryptor {
         last: bool,
         segment: &'a mut [u8],
     ) -> Result<&'a mut [u8], Error> {
-        let max = self.ciphertext_segment_len();
-        let len = segment.len();
-        if len < TAG_LEN || len > max || (!last && len != max) {
-            return Err(if last && len < TAG_LEN {
-                Error::Truncated
-            } else {
-                Error::SegmentAuthentication { index }
-            });
-        }
+        self.check_length(index, last, segment.len())?;
         let aad = &self.cipher.header;
-        if last && len == max {
+        if last && segment.len() == self.ciphertext_segment_len() {
             // Keep a copy so a failed "last" open can be retried as a middle segment.
             let mut probe = segment.to_vec();
             if let Ok(plain) = self.open(index, true, aad, segment) {
@@ -186,6 +221,61 @@ impl SegmentDecryptor {
             };
         }
         self.open(index, last, aad, segment)
+    }
+
+    /// Like [`open_segment`](Self::open_segment), but leaves `segment` (ciphertext ‖ tag) as
+    /// it is and writes the plaintext to `out`, which must be exactly `segment.len() - TAG_LEN`
+    /// bytes long. On error `out` holds no plaintext.
+    pub(crate) fn open_segment_into(
+        &self,
+        index: u32,
+        last: bool,
+        segment: &[u8],
+        out: &mut [u8],
+    ) -> Result<(), Error> {
+        self.check_length(index, last, segment.len())?;
+        let (ciphertext, tag) = segment.split_at(segment.len() - TAG_LEN);
+        if out.len() != ciphertext.len() {
+            return Err(Error::SegmentAuthentication { index });
+        }
+        let open = |last: bool, out: &mut [u8]| {
+            self.cipher.key.open_separate_gather(
+                self.cipher.nonce(index, last),
+                Aad::from(&self.cipher.header),
+                ciphertext,
+                tag,
+                out,
+            )
+        };
+        if open(last, out).is_ok() {
+            return Ok(());
+        }
+        let truncated =
+            last && segment.len() == self.ciphertext_segment_len() && open(false, out).is_ok();
+        out.fill(0);
+        Err(if truncated {
+            Error::Truncated
+        } else {
+            Error::SegmentAuthentication { index }
+        })
+    }
+
+    /// Rejects segment lengths that cannot occur at this position.
+    fn check_length(&self, index: u32, last: bool, len: usize) -> Result<(), Error> {
+        let max = self.ciphertext_segment_len();
+        if last && len == TAG_LEN && index > 0 {
+            // An empty final segment after full ones: no writer produces this (the last full
+            // segment is the final one), so the bare tag is data after the end.
+            return Err(Error::TrailingData);
+        }
+        if len < TAG_LEN || len > max || (!last && len != max) {
+            return Err(if last && len < TAG_LEN {
+                Error::Truncated
+            } else {
+                Error::SegmentAuthentication { index }
+            });
+        }
+        Ok(())
     }
 
     fn open<'a>(

@@ -15,7 +15,10 @@ use crate::SecretKey;
 pub struct EncryptWriter<W: Write> {
     inner: W,
     segments: SegmentEncryptor,
+    /// Plaintext of the segment being collected (sealed in place, tag appended, when full).
     buf: Vec<u8>,
+    /// One sealed segment, for segments sealed straight from the caller's slice.
+    sealed: Vec<u8>,
 }
 
 impl<W: Write> EncryptWriter<W> {
@@ -33,6 +36,7 @@ impl<W: Write> EncryptWriter<W> {
             inner,
             segments,
             buf,
+            sealed: Vec::new(),
         })
     }
 
@@ -63,6 +67,17 @@ impl<W: Write> Write for EncryptWriter<W> {
         // marked as such, and only `finish` knows which one that is.
         if self.buf.len() == segment_size {
             self.flush_full_segment()?;
+        }
+        if self.buf.is_empty() && data.len() > segment_size {
+            // A whole segment with more data behind it is not the last one: seal it straight
+            // from `data`, without first copying it into `buf`.
+            if self.sealed.is_empty() {
+                self.sealed = vec![0; segment_size + TAG_LEN];
+            }
+            self.segments
+                .seal_into(&data[..segment_size], &mut self.sealed, false)?;
+            self.inner.write_all(&self.sealed)?;
+            return Ok(segment_size);
         }
         let take = data.len().min(segment_size - self.buf.len());
         self.buf.extend_from_slice(&data[..take]);
@@ -113,20 +128,33 @@ impl<R: Read> DecryptReader<R> {
         }
     }
 
-    /// Decrypts the next segment into `buf`; returns false at the end of the object.
-    fn next_segment(&mut self) -> io::Result<bool> {
+    /// Authenticates the next segment. Its plaintext goes straight into `out` when it fits
+    /// there (returning how many bytes of `out` to hand on), and otherwise into `buf`, as
+    /// `self.plain`. Returns `None` at the end of the object.
+    fn next_segment(&mut self, out: &mut [u8]) -> io::Result<Option<usize>> {
         // Move the look-ahead left over from the previous segment to the front.
         self.buf.copy_within(self.consumed..self.filled, 0);
         self.filled -= self.consumed;
         self.consumed = 0;
         loop {
             match self.decoder.step(self.filled, self.eof)? {
-                Step::Done => return Ok(false),
+                Step::Done => return Ok(None),
                 Step::Open { len, last } => {
+                    let plain_len = len - TAG_LEN;
+                    if out.len() >= plain_len {
+                        let range = self.decoder.open_into(
+                            &self.buf[..len],
+                            last,
+                            &mut out[..plain_len],
+                        )?;
+                        out.copy_within(range.clone(), 0);
+                        self.consumed = len;
+                        return Ok(Some(range.len()));
+                    }
                     let plain = self.decoder.open(&mut self.buf[..len], last)?;
                     self.plain = plain;
                     self.consumed = len;
-                    return Ok(true);
+                    return Ok(Some(0));
                 }
                 Step::NeedMore => match self.inner.read(&mut self.buf[self.filled..]) {
                     Ok(0) => self.eof = true,
@@ -142,8 +170,10 @@ impl<R: Read> DecryptReader<R> {
 impl<R: Read> Read for DecryptReader<R> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
         while self.plain.is_empty() {
-            if !self.next_segment()? {
-                return Ok(0);
+            match self.next_segment(out)? {
+                None => return Ok(0),
+                Some(0) => {}
+                Some(direct) => return Ok(direct),
             }
         }
         let n = out.len().min(self.plain.len());

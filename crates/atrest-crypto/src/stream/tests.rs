@@ -241,6 +241,33 @@ fn encryptor_enforces_segment_rules() {
 }
 
 #[test]
+fn only_the_empty_object_ends_with_an_empty_segment() {
+    // Regression: an empty final segment after full ones used to be accepted, although
+    // `encrypt_to_vec` writes such a plaintext as full segments with the last one final.
+    let (key, header) = setup(64);
+    let mut enc = SegmentEncryptor::new(&key, &header, CONTEXT);
+    enc.seal_segment(&mut vec![0u8; 64], false).unwrap();
+    assert!(matches!(
+        enc.seal_segment(&mut Vec::new(), true),
+        Err(Error::SegmentLength { len: 0, .. })
+    ));
+    enc.seal_segment(&mut vec![0u8; 1], true).unwrap();
+
+    let mut empty = SegmentEncryptor::new(&key, &header, CONTEXT);
+    let mut segment = Vec::new();
+    empty.seal_segment(&mut segment, true).unwrap();
+    assert_eq!(segment.len(), TAG_LEN);
+
+    let dec = SegmentDecryptor::new(&key, &header, CONTEXT);
+    let mut bare_tag = segment.clone();
+    assert!(matches!(
+        dec.open_segment(1, true, &mut bare_tag),
+        Err(Error::TrailingData)
+    ));
+    assert!(dec.open_segment(0, true, &mut segment).unwrap().is_empty());
+}
+
+#[test]
 fn dropped_writer_leaves_a_detectably_truncated_object() {
     let (key, header) = setup(64);
     let mut sink = Vec::new();

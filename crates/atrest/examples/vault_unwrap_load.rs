@@ -1,0 +1,189 @@
+//! Load generator for the vault's unwrapKey (RSA-2048, RSA-OAEP-256) over HTTPS with
+//! keep-alive from many concurrent clients. Used by `bench/vault-unwrap`.
+//!
+//! Run with: cargo run --release -p atrest --example vault_unwrap_load -- <data-dir> <port> <concurrency> <seconds>
+//!
+//! It sets up what it needs through the public APIs (tenant, principal, subscription, vault
+//! `bench` served at host alias 127.0.0.1, an RSA-2048 key), wraps one 32-byte key, then calls
+//! unwrapKey as fast as `concurrency` clients can for `seconds`, and prints ops/s and latency
+//! percentiles as JSON.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.len() != 5 {
+        eprintln!("usage: vault_unwrap_load <data-dir> <port> <concurrency> <seconds>");
+        std::process::exit(2);
+    }
+    let (data_dir, port) = (&args[1], &args[2]);
+    let concurrency: usize = args[3].parse().expect("concurrency");
+    let seconds: u64 = args[4].parse().expect("seconds");
+    atrest_server::install_crypto_provider();
+    let ca = std::fs::read(format!("{data_dir}/tls/ca.pem")).expect("CA");
+    let client = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())
+        .pool_max_idle_per_host(concurrency)
+        .http1_only()
+        .build()
+        .unwrap();
+    let op: Value =
+        serde_json::from_slice(&std::fs::read(format!("{data_dir}/operator.json")).unwrap())
+            .unwrap();
+    let mgmt = format!("https://localhost:{port}");
+    let vault = format!("https://127.0.0.1:{port}");
+
+    let op_token = token(&client, &mgmt, &op, "https://management.azure.com").await;
+    let tenant = send(
+        &client,
+        "POST",
+        &format!("{mgmt}/admin/tenants"),
+        &op_token,
+        json!({"displayName":"bench"}),
+    )
+    .await;
+    let t = tenant["tenantId"].as_str().unwrap();
+    let sp = send(
+        &client,
+        "POST",
+        &format!("{mgmt}/admin/tenants/{t}/servicePrincipals"),
+        &op_token,
+        json!({"displayName":"bench"}),
+    )
+    .await;
+    let sub = send(
+        &client,
+        "POST",
+        &format!("{mgmt}/admin/tenants/{t}/subscriptions"),
+        &op_token,
+        json!({"displayName":"bench"}),
+    )
+    .await;
+    let s = sub["subscriptionId"].as_str().unwrap();
+    send(
+        &client,
+        "PUT",
+        &format!("{mgmt}/subscriptions/{s}/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/bench?api-version=2023-07-01"),
+        &op_token,
+        json!({"location":"westeurope","properties":{"tenantId":t,"sku":{"family":"A","name":"standard"},
+            "accessPolicies":[{"tenantId":t,"objectId":sp["objectId"],"permissions":{"keys":["create","wrapKey","unwrapKey"]}}]}}),
+    )
+    .await;
+    let creds =
+        json!({"tenantId": t, "clientId": sp["clientId"], "clientSecret": sp["clientSecret"]});
+    let vault_token = token(&client, &mgmt, &creds, "https://vault.azure.net").await;
+    let key = send(
+        &client,
+        "POST",
+        &format!("{vault}/keys/bench/create?api-version=7.4"),
+        &vault_token,
+        json!({"kty":"RSA","key_size":2048}),
+    )
+    .await;
+    let kid = key["key"]["kid"].as_str().unwrap().to_owned();
+    let wrapped = send(
+        &client,
+        "POST",
+        &format!("{kid}/wrapkey?api-version=7.4"),
+        &vault_token,
+        json!({"alg":"RSA-OAEP-256","value":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"}),
+    )
+    .await;
+    let body = json!({"alg":"RSA-OAEP-256","value": wrapped["value"]});
+    let url = format!("{kid}/unwrapkey?api-version=7.4");
+
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (client, url, body, token) = (
+            client.clone(),
+            url.clone(),
+            body.clone(),
+            vault_token.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut errors = 0u64;
+            while Instant::now() < deadline {
+                let start = Instant::now();
+                match client
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .json(&body)
+                    .send()
+                    .await
+                {
+                    Ok(r) if r.status().is_success() => {
+                        let _ = r.bytes().await;
+                        latencies.push(start.elapsed());
+                    }
+                    _ => errors += 1,
+                }
+            }
+            (latencies, errors)
+        }));
+    }
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let (l, e) = t.await.unwrap();
+        all.extend(l);
+        errors += e;
+    }
+    all.sort();
+    let pct = |p: f64| {
+        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
+            .map(|d| d.as_secs_f64() * 1000.0)
+    };
+    println!(
+        "{}",
+        json!({
+            "concurrency": concurrency, "seconds": seconds, "ops": all.len(), "errors": errors,
+            "ops_per_sec": all.len() as f64 / seconds as f64,
+            "p50_ms": pct(0.5), "p99_ms": pct(0.99),
+        })
+    );
+}
+
+async fn token(client: &reqwest::Client, base: &str, creds: &Value, resource: &str) -> String {
+    let t = creds["tenantId"].as_str().unwrap();
+    let r: Value = client
+        .post(format!("{base}/{t}/oauth2/v2.0/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", creds["clientId"].as_str().unwrap()),
+            ("client_secret", creds["clientSecret"].as_str().unwrap()),
+            ("scope", &format!("{resource}/.default")),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    r["access_token"].as_str().expect("token").to_owned()
+}
+
+async fn send(
+    client: &reqwest::Client,
+    method: &str,
+    url: &str,
+    token: &str,
+    body: Value,
+) -> Value {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let r = client
+        .request(method, url)
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    let value: Value = r.json().await.unwrap_or(Value::Null);
+    assert!(status.is_success(), "{url}: {status} {value}");
+    value
+}
