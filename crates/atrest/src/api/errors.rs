@@ -56,6 +56,9 @@ pub(crate) fn classify(status: u16, code: &str, inner: &str, message: &str) -> E
              get,wrapKey,unwrapKey`) or recover a deleted key or vault; nothing was deleted",
         );
     }
+    if let Some(hint) = account_hint(code) {
+        return Error::failed(text).with_hint(hint);
+    }
     match status {
         401 => unauthenticated(text, message),
         403 => forbidden(text, message),
@@ -79,6 +82,33 @@ fn is_key_inaccessible(code: &str, inner: &str, message: &str) -> bool {
         .iter()
         .any(|c| c.contains("KeyInaccessible") || c.contains("KeyVaultKeyNotAccessible"))
         || message.contains("KeyInaccessible")
+}
+
+/// What to do about the accounts service's refusals of an encryption change.
+fn account_hint(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "KeyVaultAccessDenied" => {
+            "the account's identity needs get, wrapKey and unwrapKey on the vault: add \
+             --grant-access, or run `atrest vault set-policy VAULT --object-id IDENTITY \
+             --key-permissions get,wrapKey,unwrapKey`"
+        }
+        "SubscriptionNotApprovedForCmk" => {
+            "the operator must approve customer-managed keys for the subscription first: \
+             `atrest subscription approve-cmk SUBSCRIPTION`"
+        }
+        "SkuNotEligibleForCmk" => {
+            "this SKU does not allow customer-managed keys: use an account created with --sku S0 \
+             (or S, S1–S4)"
+        }
+        "KeyVaultNotEligible" => {
+            "the vault must be in the account's tenant and region: create one there with \
+             `atrest vault create NAME --location REGION`"
+        }
+        "CmkNotAllowedAtCreation" => {
+            "create the account first, then `atrest account encryption set NAME --vault V --key K`"
+        }
+        _ => return None,
+    })
 }
 
 fn unauthenticated(text: String, message: &str) -> Error {

@@ -32,7 +32,7 @@ pub(crate) enum Command {
     /// Create an account. New accounts always start on Microsoft-managed keys; switch to
     /// your own key with `atrest account encryption set`.
     ///
-    /// Example: atrest account create translator --kind TextTranslation --location westeurope --sku S1
+    /// Example: atrest account create translator --kind TextTranslation --location westeurope --sku S0
     Create(CreateArgs),
     /// Show an account.
     ///
@@ -72,8 +72,8 @@ pub(crate) struct CreateArgs {
     /// Region.
     #[arg(long, short = 'l')]
     location: String,
-    /// Pricing tier (customer-managed keys need a tier that supports them, e.g. S1 or E0).
-    #[arg(long, default_value = "S1")]
+    /// Pricing tier: F0 (free, no customer-managed keys), S, S0–S4.
+    #[arg(long, default_value = "S0")]
     sku: String,
     /// Give the account a system-assigned identity at once.
     #[arg(long)]

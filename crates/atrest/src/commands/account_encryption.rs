@@ -25,7 +25,9 @@ const COLUMNS: &[Column] = &[
         "/properties/encryption/keyVaultProperties/keyVersion",
     ),
     col("Identity", "/identity/principalId"),
-    col("Key status", "/properties/encryption/status"),
+    col("Key state", "/properties/encryption/status/keyState"),
+    col("Reason", "/properties/encryption/status/reason"),
+    col("Since", "/properties/encryption/status/since"),
 ];
 
 /// The permissions an account's identity needs on its key.

@@ -21,8 +21,8 @@ use crate::output::{col, Column};
 const COLUMNS: &[Column] = &[
     col("Name", "/name"),
     col("Size", "/size"),
-    col("Created", "/createdAt"),
-    col("Key", "/keyVersion"),
+    col("Created", "/created"),
+    col("SHA-256", "/sha256"),
 ];
 
 /// `atrest data …`.
