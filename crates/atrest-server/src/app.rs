@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use atrest_accounts::AccountsState;
 use atrest_identity::Directory;
 use atrest_vault::VaultState;
 use axum::extract::{DefaultBodyLimit, FromRef};
@@ -20,6 +21,14 @@ pub struct AppState {
     pub directory: Directory,
     /// The vault service.
     pub vaults: VaultState,
+    /// The accounts service.
+    pub accounts: AccountsState,
+}
+
+impl FromRef<AppState> for AccountsState {
+    fn from_ref(state: &AppState) -> Self {
+        state.accounts.clone()
+    }
 }
 
 impl FromRef<AppState> for Directory {
@@ -43,6 +52,7 @@ pub fn app(state: AppState, max_body_bytes: usize) -> Router {
         .merge(atrest_identity::router())
         .merge(atrest_vault::data_plane_router())
         .merge(atrest_vault::management_router())
+        .merge(atrest_accounts::router())
         .fallback(not_found)
         .with_state(state)
         .layer(DefaultBodyLimit::max(max_body_bytes))

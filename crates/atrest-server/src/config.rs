@@ -28,6 +28,9 @@ pub struct RawConfig {
     pub key_check_interval_secs: Option<u64>,
     /// Largest request body accepted outside streaming uploads, in bytes.
     pub max_body_bytes: Option<usize>,
+    /// Accounts: SKUs allowing CMK, RSA sizes, outage limit, regions, remote vaults.
+    #[serde(default)]
+    pub accounts: atrest_accounts::RawAccountsConfig,
 }
 
 /// Validated settings.
@@ -47,6 +50,8 @@ pub struct Settings {
     pub key_check_interval: Duration,
     /// Request body limit.
     pub max_body_bytes: usize,
+    /// Accounts settings (validated at start, where the data dir is known).
+    pub accounts: atrest_accounts::RawAccountsConfig,
 }
 
 /// A configuration value that cannot be used.
@@ -130,6 +135,7 @@ impl Settings {
             vault_aliases,
             key_check_interval: Duration::from_secs(interval),
             max_body_bytes: raw.max_body_bytes.unwrap_or(1024 * 1024),
+            accounts: raw.accounts,
         })
     }
 }

@@ -3,6 +3,7 @@
 //! It composes the domain crates' routers into one HTTPS origin and holds no domain logic
 //! itself. [`serve`] runs it; [`Settings`] says how.
 
+mod accounts;
 mod app;
 mod config;
 mod datadir;

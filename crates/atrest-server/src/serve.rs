@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 
+use atrest_accounts::AccountsState;
 use atrest_identity::Directory;
 use atrest_store::{AuditLog, Db};
 use aws_lc_rs::hkdf::{Salt, HKDF_SHA256};
@@ -71,6 +72,9 @@ pub enum StartError {
     /// The directory could not be opened.
     #[error(transparent)]
     Identity(#[from] atrest_identity::Error),
+    /// The accounts service could not be configured or opened.
+    #[error("accounts: {0}")]
+    Accounts(String),
     /// TLS material could not be made or loaded.
     #[error("TLS: {0}")]
     Tls(String),
@@ -136,9 +140,9 @@ pub async fn start(settings: Settings) -> Result<RunningServer, StartError> {
 
     let vaults = Vaults::new(VaultsConfig {
         db: db.clone(),
-        audit,
+        audit: audit.clone(),
         directory: directory.clone(),
-        root,
+        root: root.clone(),
         hosts: VaultHosts {
             dns_suffix: settings.vault_dns_suffix.clone(),
             aliases: settings.vault_aliases.clone(),
@@ -147,9 +151,13 @@ pub async fn start(settings: Settings) -> Result<RunningServer, StartError> {
         clock: Arc::new(SystemClock),
     });
     tokio::spawn(vault_jobs(vaults.clone()));
+    let accounts =
+        crate::accounts::start(&settings, &data, addr, db, audit, &directory, root, &vaults)
+            .await?;
     let state = AppState {
-        directory,
+        directory: directory.clone(),
         vaults: VaultState::new(vaults),
+        accounts: AccountsState::new(accounts, directory),
     };
     let router = app(state, settings.max_body_bytes);
 

@@ -1,0 +1,186 @@
+//! Operator settings for accounts: a raw TOML form ([`RawAccountsConfig`], the `[accounts]`
+//! table) validated into [`AccountsConfig`].
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// The `[accounts]` table as written; every field optional.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct RawAccountsConfig {
+    /// SKU name → whether it allows customer-managed keys. Default: F0 no; S, S0–S4 yes.
+    #[serde(default)]
+    pub skus: BTreeMap<String, bool>,
+    /// RSA key sizes accepted for CMK. Default `[2048]`; 3072 and 4096 may be added.
+    pub rsa_key_sizes: Option<Vec<usize>>,
+    /// Whether a subscription needs the operator's CMK approval. Default false.
+    pub require_cmk_approval: Option<bool>,
+    /// How long cached account keys outlive an unreachable vault, in seconds. Default 3600.
+    pub vault_outage_limit_secs: Option<u64>,
+    /// Grace period before `onKeyLoss: delete` deletes data, in seconds. Default 86400.
+    pub key_loss_grace_secs: Option<u64>,
+    /// Allowed regions (empty: any). Each gets its own blob store under the data dir.
+    #[serde(default)]
+    pub regions: Vec<String>,
+    /// Remote Key Vault–compatible services, by the host accounts name in `keyVaultUri`.
+    #[serde(default)]
+    pub remote_vaults: Vec<RemoteVault>,
+}
+
+/// A remote Key Vault–compatible service.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct RemoteVault {
+    /// `host[:port]` as it appears in `keyVaultUri`.
+    pub host: String,
+    /// Connect here instead of resolving `host` (e.g. a proxy or a local test vault).
+    pub connect_to: Option<SocketAddr>,
+    /// Region of the vault (Key Vault's data plane does not report it).
+    pub location: String,
+    /// Tenant the vault belongs to; `None`: the account's tenant (not checked).
+    pub tenant_id: Option<String>,
+    /// PEM file of the CA that signs the vault's certificate; `None`: the data dir's CA.
+    pub ca_file: Option<PathBuf>,
+    /// Per-request timeout in milliseconds. Default 5000.
+    pub timeout_ms: Option<u64>,
+}
+
+/// Validated settings.
+#[derive(Debug, Clone)]
+pub struct AccountsConfig {
+    /// SKU name (upper case) → allows CMK.
+    pub skus: BTreeMap<String, bool>,
+    /// Accepted RSA sizes.
+    pub rsa_key_sizes: Vec<usize>,
+    /// Whether CMK needs subscription approval.
+    pub require_cmk_approval: bool,
+    /// Revalidation interval of cached keys.
+    pub key_check_interval: Duration,
+    /// How long the cache bridges an unreachable vault.
+    pub vault_outage_limit: Duration,
+    /// Grace period for `onKeyLoss: delete`.
+    pub key_loss_grace: Duration,
+    /// Allowed regions (empty: any).
+    pub regions: Vec<String>,
+    /// Remote vaults.
+    pub remote_vaults: Vec<RemoteVault>,
+    /// Where blobs live (one folder per region below).
+    pub blob_root: PathBuf,
+    /// CA certificate PEM used for remote vaults without their own.
+    pub default_ca_file: Option<PathBuf>,
+    /// `https://host:port` clients reach the service at (for `endpoint`).
+    pub public_base: String,
+}
+
+/// A configuration value that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("accounts configuration: {0}")]
+pub struct ConfigError(String);
+
+impl AccountsConfig {
+    /// Validates the raw table.
+    pub fn from_raw(
+        raw: RawAccountsConfig,
+        key_check_interval: Duration,
+        blob_root: PathBuf,
+    ) -> Result<Self, ConfigError> {
+        let mut skus: BTreeMap<String, bool> = [
+            ("F0", false),
+            ("S", true),
+            ("S0", true),
+            ("S1", true),
+            ("S2", true),
+            ("S3", true),
+            ("S4", true),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        for (sku, allowed) in raw.skus {
+            skus.insert(sku.to_ascii_uppercase(), allowed);
+        }
+        let rsa_key_sizes = raw.rsa_key_sizes.unwrap_or_else(|| vec![2048]);
+        if rsa_key_sizes.is_empty()
+            || rsa_key_sizes
+                .iter()
+                .any(|s| ![2048, 3072, 4096].contains(s))
+        {
+            return Err(ConfigError(
+                "rsa_key_sizes must list some of 2048, 3072, 4096".into(),
+            ));
+        }
+        for remote in &raw.remote_vaults {
+            if remote.host.is_empty() || remote.host.contains('/') {
+                return Err(ConfigError(format!(
+                    "remote vault host '{}' must be host[:port]",
+                    remote.host
+                )));
+            }
+        }
+        Ok(Self {
+            skus,
+            rsa_key_sizes,
+            require_cmk_approval: raw.require_cmk_approval.unwrap_or(false),
+            key_check_interval,
+            vault_outage_limit: Duration::from_secs(raw.vault_outage_limit_secs.unwrap_or(3600)),
+            key_loss_grace: Duration::from_secs(raw.key_loss_grace_secs.unwrap_or(86_400)),
+            regions: raw.regions.iter().map(|r| normalize_location(r)).collect(),
+            remote_vaults: raw.remote_vaults,
+            blob_root,
+            default_ca_file: None,
+            public_base: "https://localhost".into(),
+        })
+    }
+
+    /// Whether `sku` exists, and whether it allows CMK.
+    pub fn sku_allows_cmk(&self, sku: &str) -> Option<bool> {
+        self.skus.get(&sku.to_ascii_uppercase()).copied()
+    }
+
+    /// SKUs that allow CMK, for messages.
+    pub fn cmk_skus(&self) -> String {
+        let list: Vec<&str> = self
+            .skus
+            .iter()
+            .filter(|(_, v)| **v)
+            .map(|(k, _)| k.as_str())
+            .collect();
+        list.join(", ")
+    }
+}
+
+/// `West Europe` → `westeurope`.
+pub fn normalize_location(location: &str) -> String {
+    location.to_ascii_lowercase().replace(' ', "")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_overrides() {
+        let raw: RawAccountsConfig = toml_like(&[("F0", true)]);
+        let c = AccountsConfig::from_raw(raw, Duration::from_secs(30), "/tmp".into()).unwrap();
+        assert_eq!(c.sku_allows_cmk("f0"), Some(true));
+        assert_eq!(c.sku_allows_cmk("S0"), Some(true));
+        assert_eq!(c.sku_allows_cmk("P9"), None);
+        assert_eq!(c.rsa_key_sizes, vec![2048]);
+        let bad = RawAccountsConfig {
+            rsa_key_sizes: Some(vec![1024]),
+            ..Default::default()
+        };
+        assert!(AccountsConfig::from_raw(bad, Duration::from_secs(1), "/".into()).is_err());
+    }
+
+    fn toml_like(skus: &[(&str, bool)]) -> RawAccountsConfig {
+        RawAccountsConfig {
+            skus: skus.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect(),
+            ..Default::default()
+        }
+    }
+}

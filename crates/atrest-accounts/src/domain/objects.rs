@@ -1,0 +1,312 @@
+//! Stored objects shared by datasets, models and endpoint logs: every byte goes through the
+//! object format under the account key; names (customer content) are stored encrypted with a
+//! keyed index for lookups; blobs are durable before their row is committed.
+
+use std::io;
+use std::ops::Range;
+use std::sync::{Arc, Mutex};
+
+use atrest_crypto::stream::{self, DecryptStream, EncryptStream, Header, ObjectLayout};
+use atrest_crypto::SecretKey;
+use aws_lc_rs::digest;
+use bytes::Bytes;
+use futures_util::stream::BoxStream;
+use futures_util::{Stream, StreamExt};
+use sqlx::Row;
+
+use super::sealing::{context, key_ref, name_index, open_small, seal_small};
+use super::Accounts;
+use crate::error::Error;
+use crate::model::Account;
+
+/// A stored object's metadata, names decrypted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct ObjectRow {
+    pub(super) id: String,
+    pub(super) name: String,
+    pub(super) blob_key: String,
+    pub(super) size: u64,
+    pub(super) stored_size: u64,
+    pub(super) sha256: String,
+    pub(super) meta: Option<Vec<u8>>,
+    pub(super) created: i64,
+}
+
+/// A decrypting download.
+pub struct Download {
+    /// Plaintext length of the whole object.
+    pub size: u64,
+    /// SHA-256 of the whole plaintext (hex).
+    pub sha256: String,
+    /// The returned range `(first, last)` inclusive, for a 206.
+    pub range: Option<(u64, u64)>,
+    /// The plaintext bytes (of the range).
+    pub body: BoxStream<'static, io::Result<Bytes>>,
+}
+
+impl std::fmt::Debug for Download {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Download")
+            .field("size", &self.size)
+            .field("range", &self.range)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Accounts {
+    /// Encrypts a plaintext stream into a new blob. Returns (plaintext size, stored size, sha256).
+    pub(super) async fn write_object<S>(
+        &self,
+        account: &Account,
+        ak: &SecretKey,
+        object_id: &str,
+        body: S,
+    ) -> Result<(String, u64, u64, String), Error>
+    where
+        S: Stream<Item = io::Result<Bytes>> + Send,
+    {
+        let store = self.inner.blobs.for_account(account)?;
+        let blob_key = format!("{}.{object_id}", account.id);
+        let tally = Arc::new(Mutex::new((0u64, digest::Context::new(&digest::SHA256))));
+        let counter = tally.clone();
+        let counted = body.map(move |chunk| {
+            if let Ok(bytes) = &chunk {
+                let mut t = counter.lock().unwrap_or_else(|e| e.into_inner());
+                t.0 += bytes.len() as u64;
+                t.1.update(bytes);
+            }
+            chunk
+        });
+        let header = Header::new(stream::DEFAULT_SEGMENT_SIZE, &key_ref(account))?;
+        let encrypted =
+            EncryptStream::new(counted, ak, &header, &context(account, object_id, "data"));
+        let stored = match store.put_stream(account, &blob_key, encrypted).await {
+            Ok(n) => n,
+            Err(e) => {
+                let _ = store.delete(account, &blob_key).await;
+                return Err(e);
+            }
+        };
+        let (size, ctx) = {
+            let t = tally.lock().unwrap_or_else(|e| e.into_inner());
+            (t.0, t.1.clone())
+        };
+        Ok((blob_key, size, stored, hex::encode(ctx.finish().as_ref())))
+    }
+
+    /// Decrypts an object, or the plaintext `range` of it reading only the covering segments.
+    pub(super) async fn read_object(
+        &self,
+        account: &Account,
+        ak: &SecretKey,
+        row: &ObjectRow,
+        range: Option<Range<u64>>,
+    ) -> Result<Download, Error> {
+        let store = self.inner.blobs.for_account(account)?;
+        let ctx = context(account, &row.id, "data");
+        let Some(range) = range else {
+            let raw = store.get(account, &row.blob_key, None).await?;
+            return Ok(Download {
+                size: row.size,
+                sha256: row.sha256.clone(),
+                range: None,
+                body: DecryptStream::new(raw, ak, &ctx).boxed(),
+            });
+        };
+        let head_len = (stream::MAX_HEADER_LEN as u64).min(row.stored_size);
+        let head = store
+            .get_bytes(account, &row.blob_key, Some(0..head_len))
+            .await?;
+        let header = Header::parse(&head)?;
+        let layout = ObjectLayout::new(&header, row.stored_size)?;
+        let span = layout
+            .span(range.clone())
+            .map_err(|_| Error::RangeNotSatisfiable { len: row.size })?;
+        let raw = store
+            .get(account, &row.blob_key, Some(span.ciphertext.clone()))
+            .await?;
+        let body = DecryptStream::for_span(raw, ak, &header, &ctx, &span).boxed();
+        Ok(Download {
+            size: row.size,
+            sha256: row.sha256.clone(),
+            range: Some((range.start, range.end - 1)),
+            body,
+        })
+    }
+
+    /// Looks an object up by name.
+    pub(super) async fn find_object(
+        &self,
+        account: &Account,
+        ak: &SecretKey,
+        kind: &str,
+        name: &str,
+    ) -> Result<Option<ObjectRow>, Error> {
+        let row = sqlx::query(
+            "SELECT * FROM account_objects WHERE account_id = ? AND kind = ? AND name_index = ?",
+        )
+        .bind(&account.id)
+        .bind(kind)
+        .bind(name_index(ak, kind, name))
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|r| self.object_from_row(account, ak, &r))
+            .transpose()
+    }
+
+    /// Every object of a kind, oldest first.
+    pub(super) async fn list_objects(
+        &self,
+        account: &Account,
+        ak: &SecretKey,
+        kind: &str,
+    ) -> Result<Vec<ObjectRow>, Error> {
+        let rows = sqlx::query(
+            "SELECT * FROM account_objects WHERE account_id = ? AND kind = ? ORDER BY created, id",
+        )
+        .bind(&account.id)
+        .bind(kind)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| self.object_from_row(account, ak, r))
+            .collect()
+    }
+
+    fn object_from_row(
+        &self,
+        account: &Account,
+        ak: &SecretKey,
+        row: &sqlx::sqlite::SqliteRow,
+    ) -> Result<ObjectRow, Error> {
+        let id: String = row.try_get("id")?;
+        let sealed: Vec<u8> = row.try_get("name_sealed")?;
+        let name = String::from_utf8(open_small(ak, account, &id, "name", &sealed)?)
+            .map_err(Error::internal)?;
+        let meta: Option<Vec<u8>> = row.try_get("meta")?;
+        let meta = meta
+            .map(|m| open_small(ak, account, &id, "meta", &m))
+            .transpose()?;
+        Ok(ObjectRow {
+            id,
+            name,
+            blob_key: row.try_get("blob_key")?,
+            size: row.try_get::<i64, _>("size")? as u64,
+            stored_size: row.try_get::<i64, _>("stored_size")? as u64,
+            sha256: row.try_get("sha256")?,
+            meta,
+            created: row.try_get("created")?,
+        })
+    }
+
+    /// Commits an object's row, replacing a same-named one (whose blob is then deleted).
+    pub(super) async fn commit_object(
+        &self,
+        account: &Account,
+        ak: &SecretKey,
+        kind: &str,
+        row: &ObjectRow,
+    ) -> Result<(), Error> {
+        let index = name_index(ak, kind, &row.name);
+        let name_sealed = seal_small(ak, account, &row.id, "name", row.name.as_bytes())?;
+        let meta = row
+            .meta
+            .as_ref()
+            .map(|m| seal_small(ak, account, &row.id, "meta", m))
+            .transpose()?;
+        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
+        let old: Option<(String,)> = sqlx::query_as("DELETE FROM account_objects WHERE account_id = ? AND kind = ? AND name_index = ? RETURNING blob_key")
+            .bind(&account.id)
+            .bind(kind)
+            .bind(&index)
+            .fetch_optional(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO account_objects (account_id, id, kind, name_index, name_sealed, blob_key, size, stored_size, sha256, meta, created) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&account.id)
+        .bind(&row.id)
+        .bind(kind)
+        .bind(index)
+        .bind(name_sealed)
+        .bind(&row.blob_key)
+        .bind(row.size as i64)
+        .bind(row.stored_size as i64)
+        .bind(&row.sha256)
+        .bind(meta)
+        .bind(row.created)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        if let Some((blob,)) = old {
+            let _ = self
+                .inner
+                .blobs
+                .for_account(account)?
+                .delete(account, &blob)
+                .await;
+        }
+        Ok(())
+    }
+
+    /// Deletes an object by name; returns whether it existed.
+    pub(super) async fn remove_object(
+        &self,
+        account: &Account,
+        ak: &SecretKey,
+        kind: &str,
+        name: &str,
+    ) -> Result<bool, Error> {
+        let old: Option<(String,)> = sqlx::query_as("DELETE FROM account_objects WHERE account_id = ? AND kind = ? AND name_index = ? RETURNING blob_key")
+            .bind(&account.id)
+            .bind(kind)
+            .bind(name_index(ak, kind, name))
+            .fetch_optional(self.pool())
+            .await?;
+        if let Some((blob,)) = &old {
+            self.inner
+                .blobs
+                .for_account(account)?
+                .delete(account, blob)
+                .await?;
+        }
+        Ok(old.is_some())
+    }
+
+    /// `onKeyLoss: delete`: removes every stored object and blocklist item of the account.
+    pub(super) async fn delete_account_data(&self, account: &Account) -> Result<(), Error> {
+        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
+        let blobs: Vec<(String,)> =
+            sqlx::query_as("DELETE FROM account_objects WHERE account_id = ? RETURNING blob_key")
+                .bind(&account.id)
+                .fetch_all(&mut *tx)
+                .await?;
+        for table in ["blocklist_items", "deployments"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE account_id = ?"))
+                .bind(&account.id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("UPDATE accounts SET data_deleted_at = ? WHERE id = ?")
+            .bind(self.now())
+            .bind(&account.id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        let store = self.inner.blobs.for_account(account)?;
+        for (blob,) in &blobs {
+            let _ = store.delete(account, blob).await;
+        }
+        self.audit_system(
+            "",
+            Some(account),
+            "KeyLossDataDeleted",
+            &format!(
+                "onKeyLoss=delete: {} objects deleted after the grace period",
+                blobs.len()
+            ),
+        )
+        .await
+    }
+}

@@ -1,0 +1,348 @@
+//! Test fixtures: an in-process atrest server over HTTPS, a tenant with an owner, a vault.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use atrest_server::{RawConfig, RunningServer, Settings};
+use reqwest::{Client, Method};
+use serde_json::{json, Value};
+
+pub(crate) const SUFFIX: &str = "vault.atrest.localhost";
+
+pub(crate) struct Env {
+    pub(crate) server: RunningServer,
+    pub(crate) _dir: tempfile::TempDir,
+    pub(crate) client: Client,
+    pub(crate) base: String,
+    pub(crate) operator: String,
+    pub(crate) tenant: String,
+    pub(crate) sub: String,
+    pub(crate) owner_id: String,
+    pub(crate) mgmt: String,
+    pub(crate) vault_token: String,
+    pub(crate) service_token: String,
+}
+
+pub(crate) async fn start(tune: impl FnOnce(&mut RawConfig)) -> Env {
+    start_with(tune, &[]).await
+}
+
+/// Starts a server; `extra_hosts` are names the client resolves to it (vault hosts).
+pub(crate) async fn start_with(tune: impl FnOnce(&mut RawConfig), extra_hosts: &[&str]) -> Env {
+    let dir = tempfile::tempdir().unwrap();
+    let mut raw = RawConfig {
+        data_dir: Some(dir.path().join("data")),
+        listen: Some("127.0.0.1:0".into()),
+        key_check_interval_secs: Some(1),
+        ..Default::default()
+    };
+    tune(&mut raw);
+    let server = atrest_server::start(Settings::from_raw(raw).unwrap())
+        .await
+        .unwrap();
+    let addr = server.addr;
+    let ca = std::fs::read(server.data.ca_cert()).unwrap();
+    let mut builder = Client::builder()
+        .use_rustls_tls()
+        .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())
+        .timeout(Duration::from_secs(60));
+    for host in ["demo", "other", "east", "nopurge"]
+        .iter()
+        .map(|v| format!("{v}.{SUFFIX}"))
+        .chain(extra_hosts.iter().map(|h| h.to_string()))
+    {
+        builder = builder.resolve(&host, addr);
+    }
+    let client = builder.build().unwrap();
+    let base = format!("https://localhost:{}", addr.port());
+    let creds = server.new_operator.clone().unwrap();
+    let operator = token(
+        &client,
+        &base,
+        &creds.tenant_id,
+        &creds.client_id,
+        &creds.client_secret,
+        "https://management.azure.com",
+    )
+    .await;
+    let (_, tenant) = call(
+        &client,
+        Method::POST,
+        &format!("{base}/admin/tenants"),
+        &operator,
+        Some(json!({"displayName": "contoso"})),
+    )
+    .await;
+    let tenant = tenant["tenantId"].as_str().unwrap().to_owned();
+    let (_, sp) = call(
+        &client,
+        Method::POST,
+        &format!("{base}/admin/tenants/{tenant}/servicePrincipals"),
+        &operator,
+        Some(json!({"displayName": "alice"})),
+    )
+    .await;
+    let owner_id = sp["objectId"].as_str().unwrap().to_owned();
+    let (client_id, secret) = (
+        sp["clientId"].as_str().unwrap().to_owned(),
+        sp["clientSecret"].as_str().unwrap().to_owned(),
+    );
+    let (_, sub) = call(
+        &client,
+        Method::POST,
+        &format!("{base}/admin/tenants/{tenant}/subscriptions"),
+        &operator,
+        Some(json!({"displayName": "prod", "ownerObjectId": owner_id})),
+    )
+    .await;
+    let sub = sub["subscriptionId"].as_str().unwrap().to_owned();
+    let mgmt = token(
+        &client,
+        &base,
+        &tenant,
+        &client_id,
+        &secret,
+        "https://management.azure.com",
+    )
+    .await;
+    let vault_token = token(
+        &client,
+        &base,
+        &tenant,
+        &client_id,
+        &secret,
+        "https://vault.azure.net",
+    )
+    .await;
+    let service_token = token(
+        &client,
+        &base,
+        &tenant,
+        &client_id,
+        &secret,
+        "https://cognitiveservices.azure.com",
+    )
+    .await;
+    Env {
+        server,
+        _dir: dir,
+        client,
+        base,
+        operator,
+        tenant,
+        sub,
+        owner_id,
+        mgmt,
+        vault_token,
+        service_token,
+    }
+}
+
+pub(crate) async fn token(
+    client: &Client,
+    base: &str,
+    tenant: &str,
+    id: &str,
+    secret: &str,
+    resource: &str,
+) -> String {
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", id),
+        ("client_secret", secret),
+        ("scope", &format!("{resource}/.default")),
+    ];
+    let v: Value = client
+        .post(format!("{base}/{tenant}/oauth2/v2.0/token"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("token: {v}"))
+        .to_owned()
+}
+
+pub(crate) async fn call(
+    client: &Client,
+    method: Method,
+    url: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut req = client.request(method, url).bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+impl Env {
+    pub(crate) fn port(&self) -> u16 {
+        self.server.addr.port()
+    }
+
+    pub(crate) fn addr(&self) -> SocketAddr {
+        self.server.addr
+    }
+
+    pub(crate) fn account_url(&self, name: &str) -> String {
+        format!("{}/subscriptions/{}/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/{name}", self.base, self.sub)
+    }
+
+    pub(crate) fn vault_url(&self, name: &str) -> String {
+        format!(
+            "{}/subscriptions/{}/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/{name}",
+            self.base, self.sub
+        )
+    }
+
+    pub(crate) fn keys_url(&self, vault: &str) -> String {
+        format!("https://{vault}.{SUFFIX}:{}/keys", self.port())
+    }
+
+    pub(crate) async fn mgmt(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        call(&self.client, method, url, &self.mgmt, body).await
+    }
+
+    pub(crate) async fn kv(&self, method: Method, url: &str, body: Option<Value>) -> (u16, Value) {
+        let sep = if url.contains('?') { '&' } else { '?' };
+        call(
+            &self.client,
+            method,
+            &format!("{url}{sep}api-version=7.4"),
+            &self.vault_token,
+            body,
+        )
+        .await
+    }
+
+    pub(crate) async fn create_vault(&self, name: &str, location: &str, purge_protection: bool) {
+        let body = json!({"location": location, "properties": {"tenantId": self.tenant, "sku": {"family": "A", "name": "standard"},
+            "enableSoftDelete": true, "enablePurgeProtection": purge_protection,
+            "accessPolicies": [{"tenantId": self.tenant, "objectId": self.owner_id, "permissions": {"keys": ["all"]}}]}});
+        let (status, v) = self
+            .mgmt(Method::PUT, &self.vault_url(name), Some(body))
+            .await;
+        assert!(status == 200 || status == 201, "vault {name}: {status} {v}");
+    }
+
+    /// Creates a key; returns its version.
+    pub(crate) async fn create_key(&self, vault: &str, name: &str, body: Value) -> String {
+        let (status, v) = self
+            .kv(
+                Method::POST,
+                &format!("{}/{name}/create", self.keys_url(vault)),
+                Some(body),
+            )
+            .await;
+        assert_eq!(status, 200, "create key: {v}");
+        v["key"]["kid"]
+            .as_str()
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .to_owned()
+    }
+
+    pub(crate) async fn grant(&self, vault: &str, principal: &str, op: &str) {
+        let body = json!({"properties": {"accessPolicies": [{"tenantId": self.tenant, "objectId": principal, "permissions": {"keys": ["get", "wrapKey", "unwrapKey"]}}]}});
+        let (status, v) = self
+            .mgmt(
+                Method::PUT,
+                &format!("{}/accessPolicies/{op}", self.vault_url(vault)),
+                Some(body),
+            )
+            .await;
+        assert_eq!(status, 200, "access policy {op}: {v}");
+    }
+
+    /// Creates an account with a system-assigned identity; returns (principal id, key1).
+    pub(crate) async fn create_account(
+        &self,
+        name: &str,
+        location: &str,
+        sku: &str,
+    ) -> (String, String) {
+        let body = json!({"location": location, "kind": "TextTranslation", "sku": {"name": sku}, "identity": {"type": "SystemAssigned"}});
+        let (status, v) = self
+            .mgmt(Method::PUT, &self.account_url(name), Some(body))
+            .await;
+        assert_eq!(status, 201, "create account: {v}");
+        assert_eq!(
+            v["properties"]["encryption"]["keySource"],
+            "Microsoft.CognitiveServices"
+        );
+        let principal = v["identity"]["principalId"].as_str().unwrap().to_owned();
+        let (_, keys) = self
+            .mgmt(
+                Method::POST,
+                &format!("{}/listKeys", self.account_url(name)),
+                None,
+            )
+            .await;
+        (principal, keys["key1"].as_str().unwrap().to_owned())
+    }
+
+    pub(crate) async fn set_cmk(&self, account: &str, kv: Value) -> (u16, Value) {
+        let body = json!({"properties": {"encryption": {"keySource": "Microsoft.KeyVault", "keyVaultProperties": kv}}});
+        self.mgmt(Method::PATCH, &self.account_url(account), Some(body))
+            .await
+    }
+
+    pub(crate) fn data(
+        &self,
+        method: Method,
+        account: &str,
+        path: &str,
+        key: &str,
+    ) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, format!("{}/accounts/{account}/{path}", self.base))
+            .header("Ocp-Apim-Subscription-Key", key)
+    }
+
+    pub(crate) async fn get_dataset(&self, account: &str, name: &str, key: &str) -> (u16, Vec<u8>) {
+        let resp = self
+            .data(Method::GET, account, &format!("datasets/{name}"), key)
+            .send()
+            .await
+            .unwrap();
+        (resp.status().as_u16(), resp.bytes().await.unwrap().to_vec())
+    }
+}
+
+/// Polls `check` until it returns `Some`, or panics after `limit`.
+pub(crate) async fn poll<T, F, Fut>(limit: Duration, what: &str, mut check: F) -> (T, Duration)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let start = Instant::now();
+    loop {
+        if let Some(v) = check().await {
+            return (v, start.elapsed());
+        }
+        assert!(
+            start.elapsed() < limit,
+            "timed out after {limit:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

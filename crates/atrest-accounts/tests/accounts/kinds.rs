@@ -1,0 +1,182 @@
+//! Content Safety blocklists and Speech endpoint logs; what is stored is encrypted.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::common::start;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocklists_screen_text_and_store_nothing_in_clear() {
+    let env = start(|_| {}).await;
+    let body = json!({"location": "westeurope", "kind": "ContentSafety", "sku": {"name": "S0"}});
+    assert_eq!(
+        env.mgmt(Method::PUT, &env.account_url("safety"), Some(body))
+            .await
+            .0,
+        201
+    );
+    let (_, keys) = env
+        .mgmt(
+            Method::POST,
+            &format!("{}/listKeys", env.account_url("safety")),
+            None,
+        )
+        .await;
+    let key = keys["key1"].as_str().unwrap();
+    assert_eq!(
+        env.data(Method::PUT, "safety", "blocklists/profanity", key)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        201
+    );
+    let items = json!({"blocklistItems": [{"text": "zorglub"}, {"text": "Frobnicate"}]});
+    let resp = env
+        .data(Method::POST, "safety", "blocklists/profanity/items", key)
+        .json(&items)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let result: Value = env
+        .data(Method::POST, "safety", "text:analyze", key)
+        .json(&json!({"text": "please FROBNICATE the widget", "blocklistNames": ["profanity"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        result["blocklistsMatch"][0]["blocklistItemText"], "Frobnicate",
+        "{result}"
+    );
+    let lists: Value = env
+        .data(Method::GET, "safety", "blocklists", key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(lists["value"][0]["blocklistName"], "profanity");
+    let resp = env
+        .data(Method::POST, "safety", "text:analyze", key)
+        .json(&json!({"text": "x", "blocklistNames": ["nope"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+    // Neither the items nor the list name appear in clear in the database.
+    let db = std::fs::read(env.server.data.database()).unwrap_or_default();
+    let wal =
+        std::fs::read(env.server.data.database().with_extension("db-wal")).unwrap_or_default();
+    for needle in [&b"zorglub"[..], b"Frobnicate", b"profanity"] {
+        assert!(
+            !db.windows(needle.len()).any(|w| w == needle),
+            "{needle:?} in clear in meta.db"
+        );
+        assert!(
+            !wal.windows(needle.len()).any(|w| w == needle),
+            "{needle:?} in clear in the WAL"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn speech_logs_only_while_logging_is_on() {
+    let env = start(|_| {}).await;
+    let body = json!({"location": "westeurope", "kind": "SpeechServices", "sku": {"name": "S0"}});
+    assert_eq!(
+        env.mgmt(Method::PUT, &env.account_url("speech"), Some(body))
+            .await
+            .0,
+        201
+    );
+    let (_, keys) = env
+        .mgmt(
+            Method::POST,
+            &format!("{}/listKeys", env.account_url("speech")),
+            None,
+        )
+        .await;
+    let key = keys["key1"].as_str().unwrap();
+    let put = |logging: bool| {
+        env.data(Method::PUT, "speech", "speech/endpoints/ep1", key)
+            .json(&json!({"contentLoggingEnabled": logging}))
+            .send()
+    };
+    assert_eq!(put(false).await.unwrap().status(), 200);
+    let r = env
+        .data(
+            Method::POST,
+            "speech",
+            "speech/endpoints/ep1/recognize",
+            key,
+        )
+        .body("first words")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let logs: Value = env
+        .data(Method::GET, "speech", "speech/endpoints/ep1/logs", key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        logs["value"].as_array().unwrap().len(),
+        0,
+        "nothing stored with logging off"
+    );
+    let blobs = || {
+        std::fs::read_dir(env.server.data.path().join("blobs/westeurope"))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    };
+    assert_eq!(blobs(), 0);
+    assert_eq!(put(true).await.unwrap().status(), 200);
+    env.data(
+        Method::POST,
+        "speech",
+        "speech/endpoints/ep1/recognize",
+        key,
+    )
+    .body("secret words")
+    .send()
+    .await
+    .unwrap();
+    let logs: Value = env
+        .data(Method::GET, "speech", "speech/endpoints/ep1/logs", key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = logs["value"][0]["id"].as_str().unwrap();
+    let log: Value = env
+        .data(
+            Method::GET,
+            "speech",
+            &format!("speech/endpoints/ep1/logs/{id}"),
+            key,
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(log["input"], "secret words");
+    assert_eq!(blobs(), 1);
+    for entry in std::fs::read_dir(env.server.data.path().join("blobs/westeurope")).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        assert!(bytes.starts_with(b"ATRS"), "stored in the object format");
+        assert!(!bytes.windows(6).any(|w| w == b"secret"));
+    }
+}
