@@ -8,7 +8,7 @@
 //! right after a block must each appear in what the block printed.
 //!
 //! The server is started with `--vault-alias localhost=demo`, as section 5 asks the reader to
-//! do, so the Python SDK reaches the vault.
+//! do, so the Python SDK reaches the vault, and with a 2-second key check interval.
 
 mod common;
 
@@ -138,7 +138,7 @@ async fn walkthrough_runs_verbatim() {
     )
     .await;
 
-    let config = work.path().join("config");
+    let config_dir = work.path().join("config");
     let (mut ran, mut skipped) = (0, 0);
     for block in &blocks {
         let missing: Vec<&String> = block
@@ -163,7 +163,7 @@ async fn walkthrough_runs_verbatim() {
             .args(["-c", &script])
             .current_dir(work.path())
             .env("PATH", &path)
-            .env("ATREST_CONFIG_DIR", &config)
+            .env("ATREST_CONFIG_DIR", &config_dir)
             .env("ATREST_SERVER", server.url())
             .env_remove("ATREST_PROFILE")
             .env_remove("ATREST_SUBSCRIPTION")
