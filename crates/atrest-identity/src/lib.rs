@@ -20,7 +20,7 @@ mod tokens;
 pub use directory::{Directory, DirectoryEvent, NewServicePrincipal};
 pub use error::{AuthError, Error};
 pub use model::{Principal, PrincipalKind, Role, Subscription, Tenant};
-pub use routes::router;
+pub use routes::{audit_router, router};
 pub use tokens::{Claims, TokenService};
 
 /// Audience of tokens for the Key Vault data plane.

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use atrest_store::{AuditLog, ChainBreak};
 use axum::extract::{FromRef, Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -40,6 +41,41 @@ where
             "/subscriptions/{subscription}/providers/Microsoft.Authorization/roleAssignments/{principal}",
             put(assign_role),
         )
+}
+
+/// The operator's check of the whole audit chain: `GET /admin/audit/verify` answers
+/// `{"verified", "records"}` and, when the chain is broken, `brokenAt` and `reason`.
+pub fn audit_router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Directory: FromRef<S>,
+    AuditLog: FromRef<S>,
+{
+    Router::new().route("/admin/audit/verify", get(verify_audit))
+}
+
+async fn verify_audit(
+    State(d): State<Directory>,
+    State(audit): State<AuditLog>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let caller = caller(&d, &headers).await?;
+    if !caller.is_operator() {
+        return Err(Error::Forbidden(
+            "only the operator can verify the audit chain: sign in with the operator credentials (atrest login --data-dir …)".into(),
+        )
+        .into());
+    }
+    let answer = match audit.verify().await.map_err(Error::from)? {
+        Ok(records) => json!({ "verified": true, "records": records }),
+        Err(ChainBreak { seq, reason }) => json!({
+            "verified": false,
+            "records": seq - 1,
+            "brokenAt": seq,
+            "reason": reason,
+        }),
+    };
+    Ok(Json(answer).into_response())
 }
 
 /// `https://{host}` of the request: tokens and discovery documents echo the host the client

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use atrest_accounts::AccountsState;
 use atrest_identity::Directory;
+use atrest_store::AuditLog;
 use atrest_vault::VaultState;
 use axum::extract::{DefaultBodyLimit, FromRef};
 use axum::http::{HeaderName, StatusCode};
@@ -23,6 +24,14 @@ pub struct AppState {
     pub vaults: VaultState,
     /// The accounts service.
     pub accounts: AccountsState,
+    /// The hash-chained audit log (for the operator's verify endpoint).
+    pub audit: AuditLog,
+}
+
+impl FromRef<AppState> for AuditLog {
+    fn from_ref(state: &AppState) -> Self {
+        state.audit.clone()
+    }
 }
 
 impl FromRef<AppState> for AccountsState {
@@ -50,6 +59,7 @@ pub fn app(state: AppState, max_body_bytes: usize) -> Router {
     Router::new()
         .route("/healthz", get(health))
         .merge(atrest_identity::router())
+        .merge(atrest_identity::audit_router())
         .merge(atrest_vault::data_plane_router())
         .merge(atrest_vault::management_router())
         .merge(atrest_accounts::router())

@@ -151,13 +151,22 @@ pub async fn start(settings: Settings) -> Result<RunningServer, StartError> {
         clock: Arc::new(SystemClock),
     });
     tokio::spawn(vault_jobs(vaults.clone()));
-    let accounts =
-        crate::accounts::start(&settings, &data, addr, db, audit, &directory, root, &vaults)
-            .await?;
+    let accounts = crate::accounts::start(
+        &settings,
+        &data,
+        addr,
+        db,
+        audit.clone(),
+        &directory,
+        root,
+        &vaults,
+    )
+    .await?;
     let state = AppState {
         directory: directory.clone(),
         vaults: VaultState::new(vaults),
         accounts: AccountsState::new(accounts, directory),
+        audit,
     };
     let router = app(state, settings.max_body_bytes);
 

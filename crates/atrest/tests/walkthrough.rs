@@ -1,33 +1,51 @@
-//! Runs docs/WALKTHROUGH.md verbatim against a fresh `atrest serve`.
+//! Runs the README's walkthrough verbatim against a fresh `atrest serve`.
 //!
-//! Every ```` ```sh ```` block runs in order in `bash -e`, in a directory holding the server's
-//! `atrest-data`, with the variables earlier blocks exported. The fence's info string may say
-//! `exit=N` (the block must exit N instead of 0), `needs=vault,accounts,python-sdk` (run only
-//! where the server serves those APIs / the Azure SDK is installed; otherwise the block is
-//! reported as skipped) or `skip` (shown to readers, never run). `<!-- expect: TEXT -->` lines
-//! right after a block must each appear in what the block printed.
+//! Every ```` ```sh ```` block of the README's "Walkthrough" section runs in order in
+//! `bash -e`, in a directory holding the server's `atrest-data`, with the variables earlier
+//! blocks exported. The fence's info string may say `exit=N` (the block must exit N instead of
+//! 0), `restart` (the block is the reader's `cargo run … -- serve ARGS`: the test stops the
+//! server and starts it again on the same data directory and port with those ARGS) or `skip`
+//! (shown to readers, never run). `<!-- expect: TEXT -->` lines right after a block must each
+//! appear in what the block printed.
 //!
-//! The server is started with `--vault-alias localhost=demo`, as section 5 asks the reader to
-//! do, so the Python SDK reaches the vault, and with a 2-second key check interval.
+//! The Python block needs the official Azure SDK, which `scripts/setup-interop` installs into
+//! `.venv-interop` (the test puts it first on `PATH`).
 
 mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{call, operator_token, Server};
-use reqwest::Method;
+use common::Server;
+
+/// The command a reader types to start the server; a `restart` block must begin with it.
+const SERVE: &str = "cargo run --release -p atrest -- serve";
 
 struct Block {
     line: usize,
     script: String,
     exit: i32,
-    needs: Vec<String>,
+    restart: bool,
     skip: bool,
     expects: Vec<String>,
 }
 
-fn blocks(markdown: &str) -> Vec<Block> {
+/// The walkthrough: the README from its "## Walkthrough" heading to the next `## ` heading.
+/// Returns the section and the README line it starts on.
+fn walkthrough_section(readme: &str) -> (String, usize) {
+    let lines: Vec<&str> = readme.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| l.starts_with("## Walkthrough"))
+        .expect("README.md has no '## Walkthrough' section");
+    let end = lines[start + 1..]
+        .iter()
+        .position(|l| l.starts_with("## "))
+        .map_or(lines.len(), |i| start + 1 + i);
+    (lines[start..end].join("\n"), start)
+}
+
+fn blocks(markdown: &str, first_line: usize) -> Vec<Block> {
     let lines: Vec<&str> = markdown.lines().collect();
     let mut out = Vec::new();
     let mut i = 0;
@@ -37,22 +55,22 @@ fn blocks(markdown: &str) -> Vec<Block> {
             continue;
         };
         let mut block = Block {
-            line: i + 1,
+            line: first_line + i + 1,
             script: String::new(),
             exit: 0,
-            needs: Vec::new(),
+            restart: false,
             skip: false,
             expects: Vec::new(),
         };
         for word in info.split_whitespace() {
             if let Some(code) = word.strip_prefix("exit=") {
                 block.exit = code.parse().expect("exit=N");
-            } else if let Some(needs) = word.strip_prefix("needs=") {
-                block.needs = needs.split(',').map(str::to_owned).collect();
+            } else if word == "restart" {
+                block.restart = true;
             } else if word == "skip" {
                 block.skip = true;
             } else {
-                panic!("line {}: unknown fence attribute '{word}'", i + 1);
+                panic!("README.md:{}: unknown fence attribute '{word}'", block.line);
             }
         }
         i += 1;
@@ -75,24 +93,6 @@ fn blocks(markdown: &str) -> Vec<Block> {
     out
 }
 
-/// Whether the server routes `path` (anything but the router's "no such endpoint").
-async fn serves(server: &Server, path: &str) -> bool {
-    let client = server.client();
-    let token = operator_token(server, &client).await;
-    let (_, body) = call(
-        &client,
-        Method::GET,
-        &format!("{}{path}", server.url()),
-        &token,
-        None,
-    )
-    .await;
-    !body["error"]["message"]
-        .as_str()
-        .unwrap_or_default()
-        .starts_with("no such endpoint")
-}
-
 fn search_path(root: &Path) -> String {
     let bin = PathBuf::from(env!("CARGO_BIN_EXE_atrest"));
     let mut dirs = vec![bin.parent().unwrap().to_owned()];
@@ -108,51 +108,51 @@ fn search_path(root: &Path) -> String {
     path
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn walkthrough_runs_verbatim() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let markdown = std::fs::read_to_string(root.join("docs/WALKTHROUGH.md")).unwrap();
-    let blocks = blocks(&markdown);
-    assert!(blocks.len() >= 8, "the walkthrough lost its command blocks");
+/// The `serve` arguments of a `restart` block.
+fn serve_args(block: &Block) -> Vec<String> {
+    let command = block.script.trim();
+    let args = command.strip_prefix(SERVE).unwrap_or_else(|| {
+        panic!(
+            "README.md:{}: a restart block must be `{SERVE} …`, got `{command}`",
+            block.line
+        )
+    });
+    args.split_whitespace().map(str::to_owned).collect()
+}
 
-    let work = tempfile::tempdir().unwrap();
-    let server = Server::start_in(
-        &work.path().join("atrest-data"),
-        &["--vault-alias", "localhost=demo"],
+#[test]
+fn walkthrough_runs_verbatim() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let (section, first_line) = walkthrough_section(&readme);
+    let blocks = blocks(&section, first_line);
+    assert!(
+        blocks.len() >= 10,
+        "the walkthrough lost its command blocks"
     );
-    let none = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/x/providers";
+
     let path = search_path(&root);
     let python_sdk = Command::new("python3")
         .args(["-c", "import azure.identity, azure.keyvault.keys"])
         .env("PATH", &path)
         .output()
         .is_ok_and(|o| o.status.success());
-    let available = |need: &str| match need {
-        "python-sdk" => python_sdk,
-        _ => false,
-    };
-    let vault = serves(&server, &format!("{none}/Microsoft.KeyVault/vaults")).await;
-    let accounts = serves(
-        &server,
-        &format!("{none}/Microsoft.CognitiveServices/accounts"),
-    )
-    .await;
+    assert!(
+        python_sdk,
+        "the walkthrough's Python block needs the Azure SDK: run scripts/setup-interop first"
+    );
 
+    let work = tempfile::tempdir().unwrap();
+    let data_dir = work.path().join("atrest-data");
+    let mut server = Server::start_in(&data_dir, &[]);
     let config_dir = work.path().join("config");
-    let (mut ran, mut skipped) = (0, 0);
-    for block in &blocks {
-        let missing: Vec<&String> = block
-            .needs
-            .iter()
-            .filter(|n| match n.as_str() {
-                "vault" => !vault,
-                "accounts" => !accounts,
-                other => !available(other),
-            })
-            .collect();
-        if block.skip || !missing.is_empty() {
-            eprintln!("SKIPPED: WALKTHROUGH.md:{} (needs {missing:?})", block.line);
-            skipped += 1;
+    for block in blocks.iter().filter(|b| !b.skip) {
+        if block.restart {
+            let listen = format!("127.0.0.1:{}", server.port);
+            let args = serve_args(block);
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            assert!(server.stop().success(), "the server did not stop cleanly");
+            server = Server::start_on(&data_dir, &listen, &args);
             continue;
         }
         let script = format!(
@@ -169,6 +169,7 @@ async fn walkthrough_runs_verbatim() {
             .env_remove("ATREST_SUBSCRIPTION")
             .env_remove("ATREST_OUTPUT")
             .env_remove("ATREST_DATA_DIR")
+            .env_remove("REQUESTS_CA_BUNDLE")
             .output()
             .expect("run bash");
         let printed = format!(
@@ -179,33 +180,30 @@ async fn walkthrough_runs_verbatim() {
         assert_eq!(
             out.status.code(),
             Some(block.exit),
-            "WALKTHROUGH.md:{}:\n{}\nprinted:\n{printed}",
+            "README.md:{}:\n{}\nprinted:\n{printed}",
             block.line,
             block.script
         );
         for expect in &block.expects {
             assert!(
                 printed.contains(expect.as_str()),
-                "WALKTHROUGH.md:{}: expected '{expect}' in:\n{printed}",
+                "README.md:{}: expected '{expect}' in:\n{printed}",
                 block.line
             );
         }
-        ran += 1;
     }
-    eprintln!("walkthrough: {ran} blocks ran, {skipped} skipped");
-    assert!(ran >= 3);
 }
 
 #[test]
 fn fences_parse() {
-    let md = "x\n```sh needs=vault exit=5\natrest a\natrest b\n```\n<!-- expect: A -->\n<!-- expect: B -->\n```sh skip\nq\n```\n";
-    let b = blocks(md);
-    assert_eq!(b.len(), 2);
+    let md = "## Walkthrough\nx\n```sh exit=5\natrest a\natrest b\n```\n<!-- expect: A -->\n<!-- expect: B -->\n```sh skip\nq\n```\n```sh restart\ncargo run --release -p atrest -- serve --vault-alias localhost=demo\n```\n## Next\n```sh\nnot here\n```\n";
+    let (section, first) = walkthrough_section(md);
+    let b = blocks(&section, first);
+    assert_eq!(b.len(), 3);
     assert_eq!(b[0].script, "atrest a\natrest b\n");
-    assert_eq!(
-        (b[0].exit, b[0].needs.clone()),
-        (5, vec!["vault".to_owned()])
-    );
+    assert_eq!((b[0].exit, b[0].line), (5, 3));
     assert_eq!(b[0].expects, ["A", "B"]);
     assert!(b[1].skip);
+    assert!(b[2].restart);
+    assert_eq!(serve_args(&b[2]), ["--vault-alias", "localhost=demo"]);
 }

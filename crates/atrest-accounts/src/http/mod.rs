@@ -122,6 +122,9 @@ pub(crate) struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
+    /// For 416: the object's length, sent as `Content-Range: bytes */LEN` (RFC 9110 §15.5.17)
+    /// so a client resuming a download can tell a complete file from a foreign one.
+    unsatisfied_range_of: Option<u64>,
 }
 
 impl ApiError {
@@ -130,6 +133,7 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            unsatisfied_range_of: None,
         }
     }
 }
@@ -146,16 +150,31 @@ impl From<Error> for ApiError {
                 "The service failed to process the request; it was not applied. Try again.",
             );
         }
-        Self::new(status, err.code(), err.to_string())
+        let unsatisfied_range_of = match err {
+            Error::RangeNotSatisfiable { len } => Some(len),
+            _ => None,
+        };
+        Self {
+            unsatisfied_range_of,
+            ..Self::new(status, err.code(), err.to_string())
+        }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
+        let mut response = (
             self.status,
             Json(json!({"error": {"code": self.code, "message": self.message}})),
         )
-            .into_response()
+            .into_response();
+        if let Some(len) = self.unsatisfied_range_of {
+            if let Ok(value) = axum::http::HeaderValue::from_str(&format!("bytes */{len}")) {
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::CONTENT_RANGE, value);
+            }
+        }
+        response
     }
 }

@@ -28,13 +28,18 @@ impl Server {
         server
     }
 
-    /// Starts `atrest serve` on an existing (or new) data directory.
+    /// Starts `atrest serve` on an existing (or new) data directory, on a free port.
     pub fn start_in(data_dir: &Path, extra: &[&str]) -> Self {
+        Self::start_on(data_dir, "127.0.0.1:0", extra)
+    }
+
+    /// Starts `atrest serve` on an existing (or new) data directory and the given address.
+    pub fn start_on(data_dir: &Path, listen: &str, extra: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_atrest"))
             .arg("serve")
             .arg("--data-dir")
             .arg(data_dir)
-            .args(["--listen", "127.0.0.1:0", "--log", "warn"])
+            .args(["--listen", listen, "--log", "warn"])
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
