@@ -793,3 +793,60 @@ fn audit_verify_is_for_the_operator_and_covers_every_record() {
     let err = customer.fails(&["audit", "verify"], 4);
     assert!(err.contains("operator"), "{err}");
 }
+
+/// Runs `atrest ARGS` on a pseudo-terminal (util-linux `script`), as a person would; returns
+/// everything the terminal showed.
+fn on_terminal(user: &User, args: &[&str]) -> String {
+    let command = std::iter::once(env!("CARGO_BIN_EXE_atrest"))
+        .chain(args.iter().copied())
+        .map(|a| format!("'{a}'"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let out = Command::new("script")
+        .args(["--quiet", "--return", "--command", &command, "/dev/null"])
+        .env("ATREST_CONFIG_DIR", user.config.path())
+        .env("ATREST_SERVER", &user.server)
+        .env_remove("ATREST_PROFILE")
+        .env_remove("ATREST_OUTPUT")
+        .output()
+        .expect("util-linux `script` runs");
+    let shown = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "atrest {args:?} on a terminal: {shown}"
+    );
+    shown
+}
+
+#[test]
+fn transfers_show_progress_on_a_terminal_and_stay_quiet_in_json() {
+    let server = Server::start(&[]);
+    let user = customer_with_key(&server);
+    user.ok(&[
+        "account",
+        "create",
+        "lang",
+        "--kind",
+        "TextAnalytics",
+        "--location",
+        "westeurope",
+    ]);
+    let file = user.file("eight.bin");
+    std::fs::write(&file, vec![7u8; 8 << 20]).unwrap();
+    let path = file.to_str().unwrap();
+
+    let shown = on_terminal(&user, &["data", "upload", "lang", path, "--name", "a"]);
+    assert!(shown.contains("/8.00 MiB"), "no progress bar: {shown}");
+    let copy = user.file("copy.bin");
+    let copy = copy.to_str().unwrap();
+    let shown = on_terminal(&user, &["data", "download", "lang", "a", "--file", copy]);
+    assert!(shown.contains("/8.00 MiB"), "no progress bar: {shown}");
+
+    let quiet = on_terminal(
+        &user,
+        &["data", "upload", "lang", path, "--name", "b", "-o", "json"],
+    );
+    assert!(!quiet.contains("MiB"), "progress in JSON mode: {quiet}");
+    let json: Value = serde_json::from_str(quiet.trim()).expect("only JSON on the terminal");
+    assert_eq!(json["bytes"], 8 << 20);
+}
