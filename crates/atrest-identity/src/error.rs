@@ -14,6 +14,9 @@ pub enum Error {
     /// The object already exists.
     #[error("{0} already exists")]
     Conflict(String),
+    /// The object still holds others that must go first.
+    #[error("{0}")]
+    InUse(String),
     /// The caller may not do this.
     #[error("{0}")]
     Forbidden(String),

@@ -7,7 +7,7 @@ use atrest_store::{AuditLog, ChainBreak};
 use axum::extract::{FromRef, Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, patch, post, put};
+use axum::routing::{delete, get, patch, post, put};
 use axum::{Form, Json, Router};
 use serde::Deserialize;
 use serde_json::json;
@@ -25,6 +25,7 @@ where
         .route("/{tenant}/oauth2/v2.0/token", post(token))
         .route("/{tenant}/discovery/v2.0/keys", get(jwks))
         .route("/admin/tenants", post(create_tenant).get(list_tenants))
+        .route("/admin/tenants/{tenant}", delete(delete_tenant))
         .route("/admin/tenants/{tenant}/subscriptions", post(create_subscription))
         .route(
             "/admin/tenants/{tenant}/servicePrincipals",
@@ -34,6 +35,7 @@ where
             "/admin/principals/{object_id}",
             get(show_principal).patch(update_principal).delete(delete_principal),
         )
+        .route("/admin/subscriptions/{subscription}", delete(delete_subscription))
         .route("/admin/subscriptions/{subscription}/cmkApproval", patch(set_cmk_approval))
         .route("/subscriptions", get(list_subscriptions))
         .route("/subscriptions/{subscription}", get(show_subscription))
@@ -223,7 +225,7 @@ impl From<Error> for ApiError {
         let (status, code) = match &err {
             Error::Invalid(_) => (StatusCode::BAD_REQUEST, "BadRequest"),
             Error::NotFound(_) => (StatusCode::NOT_FOUND, "NotFound"),
-            Error::Conflict(_) => (StatusCode::CONFLICT, "Conflict"),
+            Error::Conflict(_) | Error::InUse(_) => (StatusCode::CONFLICT, "Conflict"),
             Error::Forbidden(_) => (StatusCode::FORBIDDEN, "AuthorizationFailed"),
             _ => {
                 tracing::error!(error = %err, "directory failure");
@@ -286,6 +288,26 @@ async fn list_tenants(
 ) -> Result<Response, ApiError> {
     let caller = caller(&d, &headers).await?;
     Ok(Json(json!({ "value": d.list_tenants(&caller).await? })).into_response())
+}
+
+async fn delete_tenant(
+    State(d): State<Directory>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let caller = caller(&d, &headers).await?;
+    d.delete_tenant(&caller, &tenant).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn delete_subscription(
+    State(d): State<Directory>,
+    Path(subscription): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let caller = caller(&d, &headers).await?;
+    d.delete_subscription(&caller, &subscription).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn create_subscription(

@@ -308,6 +308,15 @@ fn operator_and_customer_manage_the_directory() {
     assert!(!user.file("profiles/contoso.json").exists());
     assert!(!user.file("tokens/contoso.json").exists());
     user.fails(&["subscription", "list", "--profile", "contoso"], 6);
+
+    // A tenant goes only after its subscriptions; then its principals go with it.
+    let err = user.fails(&["tenant", "delete", "contoso"], 1);
+    assert!(err.contains("subscription"), "{err}");
+    user.ok(&["subscription", "delete", "dev"]);
+    user.fails(&["subscription", "show", "dev"], 3);
+    user.ok(&["tenant", "delete", "contoso"]);
+    user.fails(&["tenant", "show", "contoso"], 3);
+    user.fails(&["sp", "show", &admin_oid], 3);
 }
 
 #[test]
@@ -849,4 +858,21 @@ fn transfers_show_progress_on_a_terminal_and_stay_quiet_in_json() {
     assert!(!quiet.contains("MiB"), "progress in JSON mode: {quiet}");
     let json: Value = serde_json::from_str(quiet.trim()).expect("only JSON on the terminal");
     assert_eq!(json["bytes"], 8 << 20);
+}
+
+#[test]
+fn a_subscription_holding_a_vault_cannot_be_deleted() {
+    let server = Server::start(&[]);
+    let customer = customer_with_key(&server);
+    let operator = User::new(&server);
+    operator.login_operator();
+    let err = operator.fails(&["subscription", "delete", "dev"], 1);
+    assert!(err.contains("1 vault"), "{err}");
+    customer.ok(&["vault", "delete", "demo"]);
+    let err = operator.fails(&["subscription", "delete", "dev"], 1);
+    assert!(
+        err.contains("1 vault"),
+        "a soft-deleted vault still counts: {err}"
+    );
+    customer.ok(&["subscription", "show", "dev"]);
 }

@@ -44,6 +44,14 @@ pub(crate) enum Command {
         /// Subscription id or display name. Default: --subscription, or your only one.
         subscription: Option<String>,
     },
+    /// Delete a subscription (operator only). Refused while it holds vaults (soft-deleted
+    /// ones too) or accounts: delete and purge those first.
+    ///
+    /// Example: atrest subscription delete dev
+    Delete {
+        /// Subscription id or display name.
+        subscription: String,
+    },
     /// Approve (or revoke approval of) customer-managed keys for a subscription (operator
     /// only).
     ///
@@ -89,6 +97,19 @@ pub(crate) async fn run(command: Command, ctx: &Context) -> Result<()> {
         } => {
             let sub = subscription(ctx, wanted.as_deref()).await?;
             ctx.out.object(&sub, COLUMNS);
+        }
+        Command::Delete {
+            subscription: wanted,
+        } => {
+            let sub = subscription(ctx, Some(&wanted)).await?;
+            let id = sub["subscriptionId"].as_str().unwrap_or_default();
+            let url = api.url(&format!("/admin/subscriptions/{id}"));
+            api.call(Method::DELETE, Resource::Management, &url, None)
+                .await?;
+            ctx.out.done(
+                &json!({ "subscriptionId": id, "deleted": true }),
+                &format!("Deleted subscription {id}."),
+            );
         }
         Command::ApproveCmk {
             subscription: wanted,

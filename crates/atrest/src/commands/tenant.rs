@@ -32,6 +32,14 @@ pub(crate) enum Command {
         /// Tenant id or display name.
         tenant: String,
     },
+    /// Delete a tenant and its principals (operator only). Refused while it has
+    /// subscriptions: delete those first.
+    ///
+    /// Example: atrest tenant delete contoso
+    Delete {
+        /// Tenant id or display name.
+        tenant: String,
+    },
 }
 
 /// Runs `atrest tenant …`.
@@ -70,6 +78,16 @@ pub(crate) async fn run(command: Command, ctx: &Context) -> Result<()> {
                         .with_hint("list them with `atrest tenant list`")
                 })?;
             ctx.out.object(&found, COLUMNS);
+        }
+        Command::Delete { tenant } => {
+            let id = tenant_id(ctx, &tenant).await?;
+            let url = api.url(&format!("/admin/tenants/{id}"));
+            api.call(reqwest::Method::DELETE, Resource::Management, &url, None)
+                .await?;
+            ctx.out.done(
+                &json!({ "tenantId": id, "deleted": true }),
+                &format!("Deleted tenant {id}."),
+            );
         }
     }
     Ok(())
