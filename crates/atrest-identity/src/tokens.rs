@@ -48,7 +48,17 @@ pub struct TokenService {
     decoding: DecodingKey,
     x: String,
     y: String,
+    /// Tokens whose signature already verified, with their claims: an ES256 verification
+    /// costs more than the rest of authenticating a request. A hit needs the exact token
+    /// string, and its audience and dates are checked again on every use.
+    verified: quick_cache::sync::Cache<String, Claims>,
 }
+
+/// How many verified tokens [`TokenService`] remembers.
+const VERIFIED_TOKENS: usize = 16_384;
+
+/// Seconds of clock skew allowed on `nbf` and `exp`.
+const LEEWAY: i64 = 60;
 
 impl TokenService {
     /// Loads the signing key, creating and sealing one on first start.
@@ -97,6 +107,7 @@ impl TokenService {
             decoding,
             x,
             y,
+            verified: quick_cache::sync::Cache::new(VERIFIED_TOKENS),
         })
     }
 
@@ -129,14 +140,23 @@ impl TokenService {
 
     /// Checks signature, expiry and audience. Does not look the principal up.
     pub fn verify(&self, token: &str, audience: &str) -> Result<Claims, AuthError> {
+        if let Some(claims) = self.verified.get(token) {
+            let now = unix_now();
+            if claims.aud == audience && claims.nbf - LEEWAY <= now && now < claims.exp + LEEWAY {
+                return Ok(claims);
+            }
+            // Expired, not yet valid or for another audience: let the full check say which.
+        }
         let mut validation = Validation::new(Algorithm::ES256);
         validation.set_audience(&[audience]);
         validation.validate_nbf = true;
-        validation.leeway = 60;
+        validation.leeway = LEEWAY.unsigned_abs();
         validation.set_required_spec_claims(&["exp", "aud", "nbf"]);
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
             .map(|data| data.claims)
-            .map_err(|e| AuthError::Invalid(describe(&e)))
+            .map_err(|e| AuthError::Invalid(describe(&e)))?;
+        self.verified.insert(token.to_owned(), claims.clone());
+        Ok(claims)
     }
 
     /// The public key set, as served at the `jwks_uri`.

@@ -98,6 +98,9 @@ async fn tokens_work_until_the_principal_is_disabled() {
     let header = format!("Bearer {token}");
     let caller = d.authenticate(Some(&header), VAULT_AUDIENCE).await.unwrap();
     assert_eq!(caller.object_id, sp.principal.object_id);
+    // Again, from the verified-token cache: same principal; the audience is still checked.
+    let again = d.authenticate(Some(&header), VAULT_AUDIENCE).await.unwrap();
+    assert_eq!(again.object_id, sp.principal.object_id);
 
     assert!(matches!(
         d.authenticate(Some(&header), MANAGEMENT_AUDIENCE).await,

@@ -214,12 +214,46 @@ fn strip_zeros(bytes: &[u8]) -> &[u8] {
     &bytes[start..]
 }
 
+/// A key version's private key, parsed once for signing and for OAEP decryption. Parsing
+/// validates the key and each parsed key keeps its Montgomery contexts and blinding values:
+/// together more than the private-key operation itself, so the vault caches these. aws-lc
+/// wipes the key's memory when the last reference is dropped.
+pub(crate) struct PrivateKey {
+    signing: KeyPair,
+    decrypting: OaepPrivateDecryptingKey,
+}
+
+impl PrivateKey {
+    /// Parses a PKCS#8 RSA private key.
+    pub(crate) fn from_pkcs8(pkcs8: &[u8]) -> Result<Self, Error> {
+        let signing = KeyPair::from_pkcs8(pkcs8).map_err(|_| atrest_crypto::Error::Rsa)?;
+        let decrypting =
+            PrivateDecryptingKey::from_pkcs8(pkcs8).map_err(|_| atrest_crypto::Error::Rsa)?;
+        let decrypting =
+            OaepPrivateDecryptingKey::new(decrypting).map_err(|_| atrest_crypto::Error::Rsa)?;
+        Ok(Self {
+            signing,
+            decrypting,
+        })
+    }
+}
+
+impl std::fmt::Debug for PrivateKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PrivateKey(redacted)")
+    }
+}
+
 /// Signs a digest.
-pub(crate) fn sign(pkcs8: &[u8], alg: SignatureAlgorithm, digest: &[u8]) -> Result<Vec<u8>, Error> {
+pub(crate) fn sign(
+    key: &PrivateKey,
+    alg: SignatureAlgorithm,
+    digest: &[u8],
+) -> Result<Vec<u8>, Error> {
     let digest = alg.import_digest(digest)?;
-    let pair = KeyPair::from_pkcs8(pkcs8).map_err(|_| atrest_crypto::Error::Rsa)?;
-    let mut out = vec![0u8; pair.public_modulus_len()];
-    pair.sign_digest(alg.encoding(), &digest, &mut out)
+    let mut out = vec![0u8; key.signing.public_modulus_len()];
+    key.signing
+        .sign_digest(alg.encoding(), &digest, &mut out)
         .map_err(|_| atrest_crypto::Error::Rsa)?;
     Ok(out)
 }
@@ -270,14 +304,13 @@ pub(crate) fn encrypt(
 
 /// OAEP-decrypts; the plaintext is wiped on drop. Any failure is the same opaque error.
 pub(crate) fn decrypt(
-    pkcs8: &[u8],
+    key: &PrivateKey,
     alg: EncryptionAlgorithm,
     ciphertext: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>, Error> {
-    let private = PrivateDecryptingKey::from_pkcs8(pkcs8).map_err(|_| atrest_crypto::Error::Rsa)?;
-    let key = OaepPrivateDecryptingKey::new(private).map_err(|_| atrest_crypto::Error::Rsa)?;
-    let mut out = Zeroizing::new(vec![0u8; key.min_output_size()]);
+    let mut out = Zeroizing::new(vec![0u8; key.decrypting.min_output_size()]);
     let len = key
+        .decrypting
         .decrypt(alg.oaep(), ciphertext, &mut out, None)
         .map_err(|_| {
             Error::Undecryptable(

@@ -1,13 +1,15 @@
 //! Cryptographic operations with vault keys: wrap/unwrap, encrypt/decrypt, sign/verify and
 //! random bytes.
 
+use std::sync::Arc;
+
 use atrest_identity::Principal;
 use zeroize::Zeroizing;
 
 use super::access::Audited;
 use super::keys::{bundle, resolve};
 use super::Vaults;
-use crate::crypto::{self, EncryptionAlgorithm, SignatureAlgorithm};
+use crate::crypto::{self, EncryptionAlgorithm, PrivateKey, SignatureAlgorithm};
 use crate::model::{KeyOp, Operation};
 use crate::repo::keys::VersionRow;
 use crate::Error;
@@ -144,7 +146,7 @@ impl Vaults {
             let row = self
                 .usable(&access.vault, name, version, Operation::Sign)
                 .await?;
-            let private = self.open_private(&row)?;
+            let private = self.private_key(&row)?;
             let signature = crypto::sign(&private, alg, digest)?;
             Ok(output(&row, signature))
         }
@@ -235,7 +237,7 @@ impl Vaults {
         let access = self.begin(caller, vault, op, Some(name)).await?;
         let result = async {
             let row = self.usable(&access.vault, name, version, op).await?;
-            let private = self.open_private(&row)?;
+            let private = self.private_key(&row)?;
             let plaintext = crypto::decrypt(&private, alg, input)?;
             Ok(CryptoOutput {
                 name: row.key_name,
@@ -285,6 +287,20 @@ impl Vaults {
         Ok(row)
     }
 
+    /// The version's parsed private key, from the cache or unsealed and parsed now.
+    fn private_key(&self, row: &VersionRow) -> Result<Arc<PrivateKey>, Error> {
+        let id = (
+            row.vault_id.clone(),
+            row.key_name.clone(),
+            row.version.clone(),
+        );
+        self.inner.private_keys.get_or_insert_with(&id, || {
+            let pkcs8 = self.open_private(row)?;
+            Ok(Arc::new(PrivateKey::from_pkcs8(&pkcs8)?))
+        })
+    }
+
+    /// The version's PKCS#8 private key, unsealed.
     pub(super) fn open_private(&self, row: &VersionRow) -> Result<Zeroizing<Vec<u8>>, Error> {
         let aad = Self::seal_aad(&row.vault_id, &row.key_name, &row.version);
         Ok(atrest_crypto::seal::open(

@@ -47,7 +47,17 @@ struct Inner {
     hosts: VaultHosts,
     clock: Arc<dyn Clock>,
     events: EventBus,
+    /// Parsed private keys by (vault id, key name, version); see [`crate::crypto::PrivateKey`].
+    /// Only the parse is cached: every operation still checks the version in the database
+    /// (enabled, dates, key_ops, access policy) before using it.
+    private_keys: PrivateKeyCache,
 }
+
+type PrivateKeyCache =
+    quick_cache::sync::Cache<(String, String, String), Arc<crate::crypto::PrivateKey>>;
+
+/// How many parsed private keys stay in memory.
+const PRIVATE_KEY_CACHE_ENTRIES: usize = 4096;
 
 impl std::fmt::Debug for Vaults {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -85,6 +95,7 @@ impl Vaults {
                 hosts: config.hosts,
                 clock: config.clock,
                 events: EventBus::new(),
+                private_keys: PrivateKeyCache::new(PRIVATE_KEY_CACHE_ENTRIES),
             }),
         }
     }
@@ -133,6 +144,19 @@ impl Vaults {
     }
 
     fn emit(&self, kind: VaultEventKind, vault: &Vault, key: Option<&str>, version: Option<&str>) {
+        // Purged key material must not outlive its rows, not even parsed in the cache.
+        match kind {
+            VaultEventKind::KeyPurged => self
+                .inner
+                .private_keys
+                .retain(|(v, k, _), _| !(v == &vault.id && Some(k.as_str()) == key)),
+            VaultEventKind::VaultPurged => {
+                self.inner
+                    .private_keys
+                    .retain(|(v, _, _), _| v != &vault.id);
+            }
+            _ => {}
+        }
         self.inner.events.emit(VaultEvent {
             kind,
             vault_id: vault.id.clone(),
