@@ -1,8 +1,8 @@
 //! Blob stores, one per region, over `object_store`'s `LocalFileSystem` under the data dir.
 //!
-//! Durability: `LocalFileSystem` is opened `with_fsync(true)`, so a put (and a multipart
-//! completion) writes a staging file, fsyncs it, renames it into place and fsyncs the
-//! directory before returning. Objects live flat in the region folder (created and fsynced
+//! Durability: objects are written by [`crate::durable_file`] (staging file, fsync, rename into
+//! place, fsync of the directory before returning); `LocalFileSystem` is opened
+//! `with_fsync(true)` for anything else it writes. Objects live flat in the region folder (created and fsynced
 //! here), so no new directory entry is left unsynced. An object becomes visible only through
 //! its metadata row, committed after the blob is durable, so `kill -9` at any moment leaves no
 //! half object visible (an orphaned blob is unreachable garbage).
@@ -18,12 +18,11 @@ use futures_util::stream::BoxStream;
 use futures_util::{Stream, StreamExt, TryStreamExt};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
-use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, WriteMultipart};
+use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt};
 
+use crate::durable_file::{self, WriteError};
 use crate::error::Error;
 use crate::model::Account;
-
-const PART_SIZE: usize = 8 * 1024 * 1024;
 
 /// Every region's store.
 #[derive(Debug)]
@@ -101,6 +100,8 @@ impl RegionStore {
     }
 
     /// Writes a stream as one object; durable when this returns. Returns the bytes written.
+    /// Written beside `object_store` (which reads, ranges and deletes) by [`durable_file`],
+    /// which overlaps the disk writes with the transfer.
     pub(crate) async fn put_stream<S>(
         &self,
         account: &Account,
@@ -111,27 +112,15 @@ impl RegionStore {
         S: Stream<Item = io::Result<Bytes>> + Send,
     {
         self.check(account)?;
-        let path = Path::from(key);
-        let upload = self.store.put_multipart(&path).await?;
-        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
-        let mut written = 0u64;
-        let mut stream = std::pin::pin!(stream);
-        while let Some(chunk) = stream.next().await {
-            let chunk = match chunk {
-                Ok(c) => c,
-                Err(e) => {
-                    let _ = writer.abort().await;
-                    return Err(io_error(e));
-                }
-            };
-            if let Err(e) = writer.wait_for_capacity(2).await {
-                return Err(e.into());
-            }
-            written += chunk.len() as u64;
-            writer.put(chunk);
+        let path = self
+            .store
+            .path_to_filesystem(&Path::from(key))
+            .map_err(Error::internal)?;
+        match durable_file::write(&path, stream).await {
+            Ok(written) => Ok(written),
+            Err(WriteError::Input(e)) => Err(io_error(e)),
+            Err(WriteError::Output(e)) => Err(Error::internal(e)),
         }
-        writer.finish().await?;
-        Ok(written)
     }
 
     /// Streams a byte range of an object (the whole object when `range` is `None`).

@@ -16,6 +16,7 @@
 mod blob;
 mod config;
 mod domain;
+mod durable_file;
 mod error;
 mod http;
 pub mod keys;
