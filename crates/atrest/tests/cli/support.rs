@@ -94,8 +94,9 @@ pub(crate) fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
 
-/// A customer with a vault and an RSA key, signed in as the default profile.
-pub(crate) fn customer_with_key(server: &Server) -> User {
+/// A customer: tenant `contoso`, its admin principal (credentials in `admin.json`) owning
+/// subscription `dev` (approved for CMK), signed in as the default profile.
+pub(crate) fn customer(server: &Server) -> User {
     let user = User::new(server);
     user.login_operator();
     user.ok(&["tenant", "create", "contoso"]);
@@ -120,6 +121,12 @@ pub(crate) fn customer_with_key(server: &Server) -> User {
         "--cacert",
         ca.to_str().unwrap(),
     ]);
+    user
+}
+
+/// [`customer`] with a vault `demo` and an RSA key `cmk` in it.
+pub(crate) fn customer_with_key(server: &Server) -> User {
+    let user = customer(server);
     user.ok(&["vault", "create", "demo", "--location", "westeurope"]);
     user.ok(&["key", "create", "cmk", "--vault", "demo"]);
     user

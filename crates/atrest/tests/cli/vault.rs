@@ -6,29 +6,8 @@ use crate::support::*;
 #[test]
 fn vault_and_keys_through_the_cli() {
     let server = Server::start(&[]);
-    let user = User::new(&server);
-    user.login_operator();
-    user.ok(&["tenant", "create", "contoso"]);
-    let created = user.run(&["sp", "create", "admin", "--tenant", "contoso", "-o", "json"]);
-    let creds = user.file("admin.json");
-    std::fs::write(&creds, &created.stdout).unwrap();
-    user.ok(&[
-        "subscription",
-        "create",
-        "dev",
-        "--tenant",
-        "contoso",
-        "--owner",
-        "admin",
-    ]);
-    let ca = server.ca_path();
-    user.ok(&[
-        "login",
-        "--credentials",
-        creds.to_str().unwrap(),
-        "--cacert",
-        ca.to_str().unwrap(),
-    ]);
+    let user = customer(&server);
+    let (creds, ca) = (user.file("admin.json"), server.ca_path());
     let vault = user.ok(&["vault", "create", "demo", "--location", "westeurope"]);
     assert_eq!(vault["properties"]["enablePurgeProtection"], true);
     let key = user.ok(&["key", "create", "cmk", "--vault", "demo"]);
