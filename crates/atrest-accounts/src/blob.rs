@@ -67,6 +67,9 @@ impl BlobStores {
         }
         let dir = self.root.join(region);
         std::fs::create_dir_all(&dir)?;
+        // First use of this region in this process: no upload can be writing here yet, so any
+        // staging file is what a crash left behind.
+        durable_file::remove_staging_files(&dir)?;
         for d in [
             Some(dir.as_path()),
             dir.parent(),

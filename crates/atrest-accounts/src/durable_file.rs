@@ -85,11 +85,26 @@ where
     }
 }
 
+/// Deletes the staging files in `dir` (left by a crash mid-upload; never visible as objects).
+/// Call only while nothing writes to `dir`.
+pub(crate) fn remove_staging_files(dir: &Path) -> io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        if entry.file_name().to_string_lossy().contains(STAGING_MARK) {
+            std::fs::remove_file(entry.path())?;
+        }
+    }
+    Ok(())
+}
+
+/// What makes a file name a staging file's.
+const STAGING_MARK: &str = "#staging-";
+
 /// `dir/name#staging-{uuid}`: beside the target (so the rename is atomic) and, with its `#`,
 /// never a valid object name.
 fn staging_path(path: &Path) -> PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_owned();
-    name.push(format!("#staging-{}", uuid::Uuid::new_v4().simple()));
+    name.push(format!("{STAGING_MARK}{}", uuid::Uuid::new_v4().simple()));
     path.with_file_name(name)
 }
 
@@ -188,6 +203,15 @@ mod tests {
             .unwrap_err();
         assert!(matches!(err, WriteError::Input(e) if e.to_string() == "client went away"));
         assert!(names(dir.path()).is_empty(), "{:?}", names(dir.path()));
+    }
+
+    #[test]
+    fn leftover_staging_files_are_removed_and_objects_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("obj"), b"kept").unwrap();
+        std::fs::write(staging_path(&dir.path().join("obj2")), b"half").unwrap();
+        remove_staging_files(dir.path()).unwrap();
+        assert_eq!(names(dir.path()), ["obj"]);
     }
 
     #[tokio::test]
