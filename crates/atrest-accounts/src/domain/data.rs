@@ -132,15 +132,8 @@ impl Accounts {
         caller: &DataCaller,
         name: &str,
     ) -> Result<(), Error> {
-        let (account, ak) = self.open_data(account, caller).await?;
-        if self.remove_object(&account, &ak, KIND, name).await? {
-            Ok(())
-        } else {
-            Err(Error::NotFound {
-                what: "dataset",
-                name: name.to_owned(),
-            })
-        }
+        self.delete_named(account, caller, KIND, "dataset", name)
+            .await
     }
 
     /// Reads a whole dataset into memory (for building models from small files).

@@ -15,7 +15,7 @@ use futures_util::{Stream, StreamExt};
 use sqlx::Row;
 
 use super::sealing::{context, key_ref, name_index, open_small, seal_small};
-use super::Accounts;
+use super::{Accounts, DataCaller};
 use crate::error::Error;
 use crate::model::Account;
 
@@ -251,6 +251,27 @@ impl Accounts {
     }
 
     /// Deletes an object by name; returns whether it existed.
+    /// Opens the account for a data operation and removes its object `name` of `kind`;
+    /// `NotFound` naming it as `what` when there is none.
+    pub(super) async fn delete_named(
+        &self,
+        account: &str,
+        caller: &DataCaller,
+        kind: &str,
+        what: &'static str,
+        name: &str,
+    ) -> Result<(), Error> {
+        let (account, ak) = self.open_data(account, caller).await?;
+        if self.remove_object(&account, &ak, kind, name).await? {
+            Ok(())
+        } else {
+            Err(Error::NotFound {
+                what,
+                name: name.to_owned(),
+            })
+        }
+    }
+
     pub(super) async fn remove_object(
         &self,
         account: &Account,

@@ -159,15 +159,8 @@ impl Accounts {
         caller: &DataCaller,
         name: &str,
     ) -> Result<(), Error> {
-        let (account, ak) = self.open_data(account, caller).await?;
-        if self.remove_object(&account, &ak, KIND, name).await? {
-            Ok(())
-        } else {
-            Err(Error::NotFound {
-                what: "model",
-                name: name.to_owned(),
-            })
-        }
+        self.delete_named(account, caller, KIND, "model", name)
+            .await
     }
 
     /// Deploys a model: loads it into memory.
