@@ -11,10 +11,13 @@ use atrest_crypto::SecretKey;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-/// Paths inside a data directory.
+/// Paths inside a data directory, held exclusively by this process while it lives.
 #[derive(Debug, Clone)]
 pub struct DataDir {
     root: PathBuf,
+    /// The open, locked `lock` file: a second server on the same directory would share the
+    /// database and blobs without coordination (and clear the other's upload staging files).
+    _lock: std::sync::Arc<fs::File>,
 }
 
 /// The operator's credentials, written once at first start.
@@ -34,8 +37,24 @@ impl DataDir {
     pub fn open(root: &Path) -> std::io::Result<Self> {
         fs::create_dir_all(root.join("tls"))?;
         set_mode(root, 0o700)?;
+        let lock = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(root.join("lock"))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => {
+                return Err(std::io::Error::other(format!(
+                    "{} is in use by another atrest serve: stop it, or give this one its own --data-dir",
+                    root.display()
+                )))
+            }
+            Err(fs::TryLockError::Error(e)) => return Err(e),
+        }
         Ok(Self {
             root: root.to_owned(),
+            _lock: std::sync::Arc::new(lock),
         })
     }
 
@@ -160,5 +179,18 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("32 bytes"));
+    }
+
+    #[test]
+    fn one_server_at_a_time_per_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = DataDir::open(dir.path()).unwrap();
+        let err = DataDir::open(dir.path()).unwrap_err();
+        assert!(
+            err.to_string().contains("in use by another atrest serve"),
+            "{err}"
+        );
+        drop(first);
+        DataDir::open(dir.path()).expect("free again once the first is gone");
     }
 }
