@@ -20,16 +20,29 @@ use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt};
 
+use crate::config::UserStorage;
 use crate::durable_file::{self, WriteError};
 use crate::error::Error;
 use crate::model::Account;
+use crate::user_store::{StreamError, UserStore};
 
-/// Every region's store.
+/// Every region's store, and the customers' registered containers (BYOS). Callers name an
+/// object by its key; the key says where it lives (see [`BlobStores::new_object_key`]).
 #[derive(Debug)]
 pub(crate) struct BlobStores {
     root: PathBuf,
     allowed: Vec<String>,
     stores: Mutex<HashMap<String, Arc<RegionStore>>>,
+    user: HashMap<String, Arc<UserStore>>,
+}
+
+/// Keys of objects in a customer's container: `uos:{registration}:{account}.{object}`.
+const USER_PREFIX: &str = "uos:";
+
+/// Where a key points.
+enum Place<'a> {
+    Region(Arc<RegionStore>, &'a str),
+    User(&'a UserStore, &'a str),
 }
 
 /// The store of one region.
@@ -40,12 +53,115 @@ pub(crate) struct RegionStore {
 }
 
 impl BlobStores {
-    /// Stores under `root/{region}`; `allowed` empty means any region.
-    pub(crate) fn new(root: PathBuf, allowed: Vec<String>) -> Self {
-        Self {
+    /// Stores under `root/{region}`; `allowed` empty means any region; `user` the registered
+    /// customer containers.
+    pub(crate) fn new(
+        root: PathBuf,
+        allowed: Vec<String>,
+        user: &[UserStorage],
+    ) -> Result<Self, Error> {
+        let user = user
+            .iter()
+            .map(|u| Ok((u.name.clone(), Arc::new(UserStore::new(u)?))))
+            .collect::<Result<_, Error>>()?;
+        Ok(Self {
             root,
             allowed,
             stores: Mutex::new(HashMap::new()),
+            user,
+        })
+    }
+
+    /// The registered container with this `userOwnedStorage` resource id.
+    pub(crate) fn user_store(&self, resource_id: &str) -> Option<&Arc<UserStore>> {
+        self.user
+            .values()
+            .find(|u| u.config.resource_id.eq_ignore_ascii_case(resource_id))
+    }
+
+    /// The key for a new object of `account`: in its own container when it has one, else in
+    /// its region's store.
+    pub(crate) fn new_object_key(
+        &self,
+        account: &Account,
+        object_id: &str,
+    ) -> Result<String, Error> {
+        let Some(resource_id) = &account.user_owned_storage else {
+            return Ok(format!("{}.{object_id}", account.id));
+        };
+        let store = self
+            .user_store(resource_id)
+            .ok_or_else(|| unregistered(resource_id))?;
+        Ok(format!(
+            "{USER_PREFIX}{}:{}.{object_id}",
+            store.config.name, account.id
+        ))
+    }
+
+    fn place<'a>(&'a self, account: &Account, key: &'a str) -> Result<Place<'a>, Error> {
+        let Some(rest) = key.strip_prefix(USER_PREFIX) else {
+            return Ok(Place::Region(self.for_account(account)?, key));
+        };
+        let (name, object) = rest
+            .split_once(':')
+            .ok_or_else(|| Error::internal(io::Error::other("malformed object key")))?;
+        let store = self.user.get(name).ok_or_else(|| unregistered(name))?;
+        Ok(Place::User(store, object))
+    }
+
+    /// Writes a stream as object `key`; durable when this returns. Returns the bytes written.
+    pub(crate) async fn put_stream<S>(
+        &self,
+        account: &Account,
+        key: &str,
+        stream: S,
+    ) -> Result<u64, Error>
+    where
+        S: Stream<Item = io::Result<Bytes>> + Send,
+    {
+        match self.place(account, key)? {
+            Place::Region(store, key) => store.put_stream(account, key, stream).await,
+            Place::User(store, key) => match store.put_stream(key, stream).await {
+                Ok(n) => Ok(n),
+                Err(StreamError::Input(e)) => Err(io_error(e)),
+                Err(StreamError::Store(e)) => Err(e),
+            },
+        }
+    }
+
+    /// Streams a byte range of an object (the whole object when `range` is `None`).
+    pub(crate) async fn get(
+        &self,
+        account: &Account,
+        key: &str,
+        range: Option<Range<u64>>,
+    ) -> Result<BoxStream<'static, io::Result<Bytes>>, Error> {
+        match self.place(account, key)? {
+            Place::Region(store, key) => store.get(account, key, range).await,
+            Place::User(store, key) => store.get(key, range).await,
+        }
+    }
+
+    /// Reads a whole (small) object.
+    pub(crate) async fn get_bytes(
+        &self,
+        account: &Account,
+        key: &str,
+        range: Option<Range<u64>>,
+    ) -> Result<Bytes, Error> {
+        let mut stream = self.get(account, key, range).await?;
+        let mut out = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            out.extend_from_slice(&chunk?);
+        }
+        Ok(out.into())
+    }
+
+    /// Deletes an object (missing is fine).
+    pub(crate) async fn delete(&self, account: &Account, key: &str) -> Result<(), Error> {
+        match self.place(account, key)? {
+            Place::Region(store, key) => store.delete(account, key).await,
+            Place::User(store, key) => store.delete(key).await,
         }
     }
 
@@ -142,21 +258,6 @@ impl RegionStore {
         Ok(result.into_stream().map_err(io::Error::other).boxed())
     }
 
-    /// Reads a whole (small) object.
-    pub(crate) async fn get_bytes(
-        &self,
-        account: &Account,
-        key: &str,
-        range: Option<Range<u64>>,
-    ) -> Result<Bytes, Error> {
-        let mut stream = self.get(account, key, range).await?;
-        let mut out = Vec::new();
-        while let Some(chunk) = stream.next().await {
-            out.extend_from_slice(&chunk?);
-        }
-        Ok(out.into())
-    }
-
     /// Deletes an object (missing is fine).
     pub(crate) async fn delete(&self, account: &Account, key: &str) -> Result<(), Error> {
         self.check(account)?;
@@ -164,6 +265,14 @@ impl RegionStore {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(e.into()),
         }
+    }
+}
+
+fn unregistered(storage: &str) -> Error {
+    Error::UserStorage {
+        resource_id: storage.to_owned(),
+        container: "-".into(),
+        reason: "it is not registered with this service (any more): ask the operator to restore its [[accounts.storage_accounts]] entry".into(),
     }
 }
 
@@ -203,6 +312,7 @@ mod tests {
             key_warning: None,
             on_key_loss: OnKeyLoss::Block,
             data_deleted_at: None,
+            user_owned_storage: None,
             created: 0,
             updated: 0,
         }
@@ -211,7 +321,7 @@ mod tests {
     #[tokio::test]
     async fn stream_round_trip_ranges_and_region_fence() {
         let dir = tempfile::tempdir().unwrap();
-        let stores = BlobStores::new(dir.path().to_owned(), vec![]);
+        let stores = BlobStores::new(dir.path().to_owned(), vec![], &[]).unwrap();
         let west = stores.for_region("westeurope").unwrap();
         let a = account("westeurope");
         let data: Vec<u8> = (0..20_000_000u32).map(|i| i as u8).collect();
@@ -219,17 +329,22 @@ mod tests {
             .chunks(1 << 20)
             .map(|c| Ok(Bytes::copy_from_slice(c)))
             .collect();
-        let n = west
-            .put_stream(&a, "a.obj", futures_util::stream::iter(chunks))
+        let key = stores.new_object_key(&a, "obj").unwrap();
+        assert_eq!(
+            key, "a.obj",
+            "platform objects are keyed {{account}}.{{object}}"
+        );
+        let n = stores
+            .put_stream(&a, &key, futures_util::stream::iter(chunks))
             .await
             .unwrap();
         assert_eq!(n, data.len() as u64);
         assert_eq!(
-            &west.get_bytes(&a, "a.obj", Some(5..10)).await.unwrap()[..],
+            &stores.get_bytes(&a, &key, Some(5..10)).await.unwrap()[..],
             &data[5..10]
         );
         assert_eq!(
-            west.get_bytes(&a, "a.obj", None).await.unwrap().len(),
+            stores.get_bytes(&a, &key, None).await.unwrap().len(),
             data.len()
         );
         let east = account("eastus");
@@ -242,7 +357,11 @@ mod tests {
             .await,
             Err(Error::CrossRegion { .. })
         ));
-        west.delete(&a, "a.obj").await.unwrap();
-        west.delete(&a, "a.obj").await.unwrap();
+        stores.delete(&a, &key).await.unwrap();
+        stores.delete(&a, &key).await.unwrap();
+        assert!(matches!(
+            stores.get_bytes(&a, "uos:gone:a.obj", None).await,
+            Err(Error::UserStorage { .. })
+        ));
     }
 }

@@ -29,6 +29,45 @@ pub struct RawAccountsConfig {
     /// Remote Key Vault–compatible services, by the host accounts name in `keyVaultUri`.
     #[serde(default)]
     pub remote_vaults: Vec<RemoteVault>,
+    /// Customers' own blob containers that accounts may name in `userOwnedStorage` (BYOS).
+    #[serde(default)]
+    pub storage_accounts: Vec<UserStorage>,
+}
+
+/// A customer's Azure Blob container registered for bring-your-own-storage. atrest's managed
+/// identities are not Azure AD identities that Azure Storage (or Azurite) would accept, so the
+/// operator registers the container with its storage account's shared key.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct UserStorage {
+    /// Short name (`a-z`, `0-9`, `-`); part of every object's key, so never change it.
+    pub name: String,
+    /// What accounts write in `userOwnedStorage[].resourceId`:
+    /// `/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Storage/storageAccounts/{name}`.
+    pub resource_id: String,
+    /// Region of the storage account; only accounts of that region may use it.
+    pub location: String,
+    /// Blob endpoint, e.g. `https://{account}.blob.core.windows.net` or Azurite's
+    /// `http://127.0.0.1:10000/devstoreaccount1`.
+    pub endpoint: String,
+    /// Storage account name.
+    pub account: String,
+    /// Storage account shared key (base64).
+    pub access_key: String,
+    /// Container the objects go to (must exist).
+    pub container: String,
+}
+
+impl std::fmt::Debug for UserStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserStorage")
+            .field("name", &self.name)
+            .field("resource_id", &self.resource_id)
+            .field("location", &self.location)
+            .field("endpoint", &self.endpoint)
+            .field("container", &self.container)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A remote Key Vault–compatible service.
@@ -68,6 +107,8 @@ pub struct AccountsConfig {
     pub regions: Vec<String>,
     /// Remote vaults.
     pub remote_vaults: Vec<RemoteVault>,
+    /// Registered customer containers (BYOS).
+    pub storage_accounts: Vec<UserStorage>,
     /// Where blobs live (one folder per region below).
     pub blob_root: PathBuf,
     /// CA certificate PEM used for remote vaults without their own.
@@ -121,6 +162,33 @@ impl AccountsConfig {
                 )));
             }
         }
+        let mut storage_accounts = raw.storage_accounts;
+        for storage in &mut storage_accounts {
+            let name_ok = !storage.name.is_empty()
+                && storage
+                    .name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            if !name_ok {
+                return Err(ConfigError(format!(
+                    "storage account name '{}' must be a-z, 0-9 and -",
+                    storage.name
+                )));
+            }
+            if !storage.endpoint.starts_with("https://") && !storage.endpoint.starts_with("http://")
+            {
+                return Err(ConfigError(format!(
+                    "storage account '{}': endpoint must be an http(s) URL",
+                    storage.name
+                )));
+            }
+            storage.location = normalize_location(&storage.location);
+        }
+        let mut names: Vec<&str> = storage_accounts.iter().map(|s| s.name.as_str()).collect();
+        names.sort_unstable();
+        if names.windows(2).any(|w| w[0] == w[1]) {
+            return Err(ConfigError("storage account names must be unique".into()));
+        }
         Ok(Self {
             skus,
             rsa_key_sizes,
@@ -130,6 +198,7 @@ impl AccountsConfig {
             key_loss_grace: Duration::from_secs(raw.key_loss_grace_secs.unwrap_or(86_400)),
             regions: raw.regions.iter().map(|r| normalize_location(r)).collect(),
             remote_vaults: raw.remote_vaults,
+            storage_accounts,
             blob_root,
             default_ca_file: None,
             public_base: "https://localhost".into(),

@@ -225,6 +225,19 @@ pub enum Error {
         "account '{0}' was changed concurrently; nothing was changed, read it again and retry"
     )]
     Concurrent(String),
+    /// The account's own storage (BYOS) refused a request or could not be reached.
+    #[error(
+        "the account's own storage '{resource_id}' (container '{container}') could not be used: {reason}; \
+         check that the container exists and that the storage account's registration is current"
+    )]
+    UserStorage {
+        /// `userOwnedStorage[].resourceId`.
+        resource_id: String,
+        /// Container.
+        container: String,
+        /// What the storage service said.
+        reason: String,
+    },
     /// Data would leave the account's region.
     #[error("region '{store}' cannot hold data of an account in region '{account}'")]
     CrossRegion {
@@ -263,6 +276,7 @@ impl Error {
             Self::Conflict { .. } => 409,
             Self::RangeNotSatisfiable { .. } => 416,
             Self::KeyUnavailable { .. } | Self::VaultUnreachable(_) => 503,
+            Self::UserStorage { .. } => 502,
             Self::Concurrent(_) => 409,
             Self::Internal(_) => 500,
         }
@@ -290,6 +304,7 @@ impl Error {
             Self::Conflict { .. } => "Conflict",
             Self::KeyInaccessible { .. } => "KeyInaccessible",
             Self::KeyUnavailable { .. } | Self::VaultUnreachable(_) => "KeyVaultUnavailable",
+            Self::UserStorage { .. } => "UserOwnedStorageUnavailable",
             Self::Concurrent(_) => "Conflict",
             Self::CrossRegion { .. } => "CrossRegionNotAllowed",
             Self::RangeNotSatisfiable { .. } => "InvalidRange",

@@ -22,8 +22,11 @@ mod http;
 pub mod keys;
 mod model;
 mod repo;
+mod user_store;
 
-pub use config::{normalize_location, AccountsConfig, ConfigError, RawAccountsConfig, RemoteVault};
+pub use config::{
+    normalize_location, AccountsConfig, ConfigError, RawAccountsConfig, RemoteVault, UserStorage,
+};
 pub use domain::{
     AccountPatch, AccountSpec, Accounts, AccountsDeps, ApiKeys, BlocklistItem, BlocklistMatch,
     DataCaller, DatasetInfo, DeploymentInfo, Download, EncryptionSpec, IdentityType, KeyVaultSpec,

@@ -156,6 +156,8 @@ pub struct Account {
     pub key_warning: Option<String>,
     /// Key-loss behaviour.
     pub on_key_loss: OnKeyLoss,
+    /// `userOwnedStorage[0].resourceId`: new objects go to this registered container (BYOS).
+    pub user_owned_storage: Option<String>,
     /// When `onKeyLoss: delete` removed the data.
     pub data_deleted_at: Option<i64>,
     /// Unix seconds.

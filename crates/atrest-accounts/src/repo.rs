@@ -11,7 +11,8 @@ use crate::model::{
 const COLUMNS: &str = "id, name, subscription_id, resource_group, tenant_id, location, kind, sku, \
     tags, identity_principal, identity_client, key_source, key_vault_uri, key_vault_name, key_name, \
     key_version, identity_client_req, mmk_version, cmk_wrapped_version, cmk_principal, key_state, \
-    key_state_reason, key_state_since, key_warning, on_key_loss, data_deleted_at, created, updated";
+    key_state_reason, key_state_since, key_warning, on_key_loss, data_deleted_at, created, updated, \
+    user_owned_storage";
 
 /// The wrapped account key and what wraps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,8 +103,8 @@ pub(crate) async fn insert(
     sqlx::query(
         "INSERT INTO accounts (id, name, subscription_id, resource_group, tenant_id, location, kind, sku, \
          tags, key_source, wrapped_ak, mmk_version, key1_hash, key2_hash, on_key_loss, created, updated, \
-         identity_principal, identity_client) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         identity_principal, identity_client, user_owned_storage) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&account.id)
     .bind(&account.name)
@@ -124,6 +125,7 @@ pub(crate) async fn insert(
     .bind(account.updated)
     .bind(account.identity.as_ref().map(|i| i.0.clone()))
     .bind(account.identity.as_ref().map(|i| i.1.clone()))
+    .bind(&account.user_owned_storage)
     .execute(conn)
     .await?;
     Ok(())
@@ -152,6 +154,7 @@ pub(crate) async fn save(
          key_source = ?, key_vault_uri = ?, key_vault_name = ?, key_name = ?, key_version = ?, \
          identity_client_req = ?, key_state = ?, key_state_reason = ?, key_state_since = ?, \
          key_warning = ?, on_key_loss = ?, data_deleted_at = ?, updated = ?, cmk_principal = ?, \
+         user_owned_storage = ?, \
          wrapped_ak = COALESCE(?, wrapped_ak), \
          mmk_version = CASE WHEN ? THEN ? ELSE mmk_version END, \
          cmk_wrapped_version = CASE WHEN ? THEN ? ELSE cmk_wrapped_version END \
@@ -175,6 +178,7 @@ pub(crate) async fn save(
     .bind(account.data_deleted_at)
     .bind(account.updated)
     .bind(&account.cmk_principal)
+    .bind(&account.user_owned_storage)
     .bind(wrapped.map(|w| w.bytes.clone()))
     .bind(wrapped.is_some())
     .bind(wrapped.and_then(|w| w.mmk_version))
@@ -258,6 +262,7 @@ fn from_row(row: &SqliteRow) -> Result<Account, Error> {
         key_warning: row.try_get("key_warning")?,
         on_key_loss: OnKeyLoss::parse(&on_key_loss).unwrap_or(OnKeyLoss::Block),
         data_deleted_at: row.try_get("data_deleted_at")?,
+        user_owned_storage: row.try_get("user_owned_storage")?,
         created: row.try_get("created")?,
         updated: row.try_get("updated")?,
     })

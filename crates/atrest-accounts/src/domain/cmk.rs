@@ -83,6 +83,9 @@ impl Accounts {
         if let Some(mode) = patch.on_key_loss {
             next.on_key_loss = mode;
         }
+        if let Some(ids) = &patch.user_owned_storage {
+            next.user_owned_storage = self.check_user_storage(&next, ids).await?;
+        }
         let wants_cmk = match &patch.encryption {
             Some(e) => e.key_source.eq_ignore_ascii_case(KEY_SOURCE_CMK),
             None => account.cmk().is_some(),

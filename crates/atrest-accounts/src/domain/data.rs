@@ -79,12 +79,7 @@ impl Accounts {
             created: self.now(),
         };
         if let Err(e) = self.commit_object(&account, &ak, KIND, &row).await {
-            let _ = self
-                .inner
-                .blobs
-                .for_account(&account)?
-                .delete(&account, &row.blob_key)
-                .await;
+            let _ = self.inner.blobs.delete(&account, &row.blob_key).await;
             return Err(e);
         }
         Ok(DatasetInfo::from(&row))

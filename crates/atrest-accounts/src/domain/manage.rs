@@ -59,6 +59,7 @@ impl Accounts {
                 identity: spec.identity,
                 encryption: spec.encryption,
                 on_key_loss: spec.on_key_loss,
+                user_owned_storage: spec.user_owned_storage,
             };
             return self
                 .apply_patch(caller, existing, patch)
@@ -119,9 +120,13 @@ impl Accounts {
             key_warning: None,
             on_key_loss: spec.on_key_loss.unwrap_or(OnKeyLoss::Block),
             data_deleted_at: None,
+            user_owned_storage: None,
             created: now,
             updated: now,
         };
+        if let Some(ids) = &spec.user_owned_storage {
+            account.user_owned_storage = self.check_user_storage(&account, ids).await?;
+        }
         let ak = SecretKey::generate()?;
         let (version, bytes) = self.inner.ring.wrap(&ak, &account.id)?;
         account.mmk_version = Some(version);
@@ -267,10 +272,8 @@ impl Accounts {
         drop(conn);
         self.inner.cache.forget(&account.id);
         self.undeploy_all(&account.id).await;
-        if let Ok(store) = self.inner.blobs.for_account(&account) {
-            for (key,) in blob_keys {
-                let _ = store.delete(&account, &key).await;
-            }
+        for (key,) in blob_keys {
+            let _ = self.inner.blobs.delete(&account, &key).await;
         }
         if let Some((oid, _)) = &account.identity {
             self.inner.directory.delete_managed_identity(oid).await?;

@@ -14,6 +14,7 @@ mod sealing;
 mod spec;
 mod speech;
 mod translator;
+mod user_storage;
 mod validate;
 
 use std::collections::HashMap;
@@ -107,7 +108,11 @@ impl Accounts {
             deps.vaults.map(|v| Arc::new(InProcessProvider::new(v))),
             remotes,
         );
-        let blobs = BlobStores::new(deps.config.blob_root.clone(), deps.config.regions.clone());
+        let blobs = BlobStores::new(
+            deps.config.blob_root.clone(),
+            deps.config.regions.clone(),
+            &deps.config.storage_accounts,
+        )?;
         Ok(Self {
             inner: Arc::new(Inner {
                 db: deps.db,

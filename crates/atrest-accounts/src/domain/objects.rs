@@ -65,8 +65,8 @@ impl Accounts {
     where
         S: Stream<Item = io::Result<Bytes>> + Send,
     {
-        let store = self.inner.blobs.for_account(account)?;
-        let blob_key = format!("{}.{object_id}", account.id);
+        let store = &self.inner.blobs;
+        let blob_key = store.new_object_key(account, object_id)?;
         let tally = Arc::new(Mutex::new((0u64, digest::Context::new(&digest::SHA256))));
         let counter = tally.clone();
         let counted = body.map(move |chunk| {
@@ -102,7 +102,7 @@ impl Accounts {
         row: &ObjectRow,
         range: Option<Range<u64>>,
     ) -> Result<Download, Error> {
-        let store = self.inner.blobs.for_account(account)?;
+        let store = &self.inner.blobs;
         let ctx = context(account, &row.id, "data");
         let Some(range) = range else {
             let raw = store.get(account, &row.blob_key, None).await?;
@@ -240,12 +240,7 @@ impl Accounts {
         .await?;
         tx.commit().await?;
         if let Some((blob,)) = old {
-            let _ = self
-                .inner
-                .blobs
-                .for_account(account)?
-                .delete(account, &blob)
-                .await;
+            let _ = self.inner.blobs.delete(account, &blob).await;
         }
         Ok(())
     }
@@ -286,11 +281,7 @@ impl Accounts {
             .fetch_optional(self.pool())
             .await?;
         if let Some((blob,)) = &old {
-            self.inner
-                .blobs
-                .for_account(account)?
-                .delete(account, blob)
-                .await?;
+            self.inner.blobs.delete(account, blob).await?;
         }
         Ok(old.is_some())
     }
@@ -315,7 +306,7 @@ impl Accounts {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        let store = self.inner.blobs.for_account(account)?;
+        let store = &self.inner.blobs;
         for (blob,) in &blobs {
             let _ = store.delete(account, blob).await;
         }

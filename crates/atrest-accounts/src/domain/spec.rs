@@ -54,6 +54,8 @@ pub struct AccountSpec {
     pub encryption: Option<EncryptionSpec>,
     /// `properties.onKeyLoss`.
     pub on_key_loss: Option<OnKeyLoss>,
+    /// `properties.userOwnedStorage[].resourceId` (an empty list: platform storage).
+    pub user_owned_storage: Option<Vec<String>>,
 }
 
 /// The body of `PATCH .../accounts/{name}`; `None` leaves a field unchanged.
@@ -69,6 +71,8 @@ pub struct AccountPatch {
     pub encryption: Option<EncryptionSpec>,
     /// Key-loss behaviour.
     pub on_key_loss: Option<OnKeyLoss>,
+    /// `userOwnedStorage` resource ids (an empty list: back to platform storage).
+    pub user_owned_storage: Option<Vec<String>>,
 }
 
 /// The two data-plane keys, in clear (shown to Contributors only).

@@ -44,6 +44,13 @@ pub(crate) struct IdentityBody {
 pub(crate) struct PropertiesBody {
     encryption: Option<EncryptionBody>,
     on_key_loss: Option<String>,
+    user_owned_storage: Option<Vec<UserOwnedStorageBody>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct UserOwnedStorageBody {
+    resource_id: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -98,6 +105,13 @@ impl AccountBody {
                 identity_client_id: k.identity_client_id.clone(),
             }),
         }))
+    }
+
+    fn user_owned_storage(&self) -> Option<Vec<String>> {
+        self.properties
+            .user_owned_storage
+            .as_ref()
+            .map(|list| list.iter().map(|s| s.resource_id.clone()).collect())
     }
 
     fn on_key_loss(&self) -> Result<Option<OnKeyLoss>> {
@@ -155,6 +169,9 @@ fn wire(state: &AccountsState, account: &Account) -> Value {
     if let Some(at) = account.data_deleted_at {
         properties["dataDeletedAt"] = json!(rfc3339(at));
     }
+    if let Some(resource_id) = &account.user_owned_storage {
+        properties["userOwnedStorage"] = json!([{ "resourceId": resource_id }]);
+    }
     json!({
         "id": account.resource_id(), "name": account.name, "type": "Microsoft.CognitiveServices/accounts",
         "location": account.location, "kind": account.kind, "sku": {"name": account.sku},
@@ -176,6 +193,7 @@ pub(crate) async fn put(
         identity: body.identity()?,
         encryption: body.encryption()?,
         on_key_loss: body.on_key_loss()?,
+        user_owned_storage: body.user_owned_storage(),
     };
     let (account, created) = state
         .accounts
@@ -201,6 +219,7 @@ pub(crate) async fn patch(
         identity: body.identity()?,
         encryption: body.encryption()?,
         on_key_loss: body.on_key_loss()?,
+        user_owned_storage: body.user_owned_storage(),
     };
     let account = state
         .accounts

@@ -1,6 +1,7 @@
 //! Accounts over HTTPS against a real in-process server.
 
 mod bench;
+mod byos;
 mod common;
 mod keyloss;
 mod kinds;

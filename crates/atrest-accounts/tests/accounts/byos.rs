@@ -1,0 +1,279 @@
+//! Bring-your-own-storage against Azurite (the Azure Storage emulator from npm, installed by
+//! scripts/setup-interop): a Speech account's objects land, encrypted, in the customer's own
+//! container; the customer's side is the official Python SDK (azure-storage-blob).
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use atrest_accounts::UserStorage;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::common::start;
+
+/// Azurite's well-known development account.
+const ACCOUNT: &str = "devstoreaccount1";
+const KEY: &str =
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+const CONTAINER: &str = "speech-data";
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// An Azurite blob service on a free port, in memory; stopped on drop.
+struct Azurite {
+    child: Child,
+    endpoint: String,
+}
+
+impl Azurite {
+    fn start() -> Self {
+        let bin = repo_root().join("tests/interop/js/node_modules/.bin/azurite-blob");
+        assert!(
+            bin.exists(),
+            "Azurite is not installed: run scripts/setup-interop ({} is missing)",
+            bin.display()
+        );
+        let mut child = Command::new(bin)
+            .args([
+                "--blobHost",
+                "127.0.0.1",
+                "--blobPort",
+                "0",
+                "--inMemoryPersistence",
+                "--disableTelemetry",
+                "--skipApiVersionCheck",
+                "--silent",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start azurite-blob");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let url = loop {
+            let line = lines
+                .next()
+                .expect("Azurite exited before listening")
+                .unwrap();
+            if let Some(url) = line.split("listens on ").nth(1) {
+                break url.trim().to_owned();
+            }
+        };
+        std::thread::spawn(move || for _ in lines {});
+        Self {
+            child,
+            endpoint: format!("{url}/{ACCOUNT}"),
+        }
+    }
+
+    fn connection_string(&self) -> String {
+        format!(
+            "DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={KEY};BlobEndpoint={};",
+            self.endpoint
+        )
+    }
+
+    /// Runs Python with the official SDK against this Azurite; returns stdout.
+    fn python(&self, script: &str) -> String {
+        let python = repo_root().join(".venv-interop/bin/python");
+        let out = Command::new(&python)
+            .args(["-c", script])
+            .env("AZURITE", self.connection_string())
+            .env("CONTAINER", CONTAINER)
+            .output()
+            .unwrap_or_else(|e| panic!("{}: {e} (run scripts/setup-interop)", python.display()));
+        assert!(
+            out.status.success(),
+            "python failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// The container's blobs as `{name: bytes}` (raw, as the customer sees them).
+    fn blobs(&self) -> Value {
+        let listing = self.python(
+            "import base64, json, os\n\
+             from azure.storage.blob import BlobServiceClient\n\
+             c = BlobServiceClient.from_connection_string(os.environ['AZURITE']).get_container_client(os.environ['CONTAINER'])\n\
+             print(json.dumps({b.name: base64.b64encode(c.download_blob(b.name).readall()).decode() for b in c.list_blobs()}))",
+        );
+        serde_json::from_str(&listing).unwrap()
+    }
+
+    fn registration(&self, name: &str, location: &str, container: &str) -> UserStorage {
+        UserStorage {
+            name: name.into(),
+            resource_id: resource_id(name),
+            location: location.into(),
+            endpoint: self.endpoint.clone(),
+            account: ACCOUNT.into(),
+            access_key: KEY.into(),
+            container: container.into(),
+        }
+    }
+}
+
+impl Drop for Azurite {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn resource_id(name: &str) -> String {
+    format!("/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/customer/providers/Microsoft.Storage/storageAccounts/{name}")
+}
+
+fn speech(location: &str, storage: Option<&str>) -> Value {
+    let mut body = json!({"location": location, "kind": "SpeechServices", "sku": {"name": "S0"}});
+    if let Some(name) = storage {
+        body["properties"] = json!({"userOwnedStorage": [{"resourceId": resource_id(name)}]});
+    }
+    body
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn speech_data_lives_encrypted_in_the_customers_container() {
+    let azurite = Azurite::start();
+    azurite.python(
+        "import os\n\
+         from azure.storage.blob import BlobServiceClient\n\
+         BlobServiceClient.from_connection_string(os.environ['AZURITE']).create_container(os.environ['CONTAINER'])",
+    );
+    let registrations = vec![
+        azurite.registration("contoso-west", "westeurope", CONTAINER),
+        azurite.registration("contoso-east", "eastus", CONTAINER),
+        azurite.registration("contoso-missing", "westeurope", "no-such-container"),
+    ];
+    let env = start(|raw| raw.accounts.storage_accounts = registrations).await;
+
+    // Every rule, each with its own error; nothing is created when one fails.
+    for (name, body, expected, needle) in [
+        (
+            "tr",
+            json!({"location": "westeurope", "kind": "TextTranslation", "sku": {"name": "S0"},
+                   "properties": {"userOwnedStorage": [{"resourceId": resource_id("contoso-west")}]}}),
+            400,
+            "SpeechServices",
+        ),
+        (
+            "s1",
+            speech("westeurope", Some("unknown")),
+            400,
+            "not registered",
+        ),
+        (
+            "s2",
+            speech("westeurope", Some("contoso-east")),
+            403,
+            "region",
+        ),
+        (
+            "s3",
+            speech("westeurope", Some("contoso-missing")),
+            400,
+            "could not be used",
+        ),
+    ] {
+        let (status, v) = env
+            .mgmt(Method::PUT, &env.account_url(name), Some(body))
+            .await;
+        assert_eq!(status, expected, "{name}: {v}");
+        assert!(
+            v["error"]["message"].as_str().unwrap().contains(needle),
+            "{name}: {v}"
+        );
+        let (status, _) = env.mgmt(Method::GET, &env.account_url(name), None).await;
+        assert_eq!(status, 404, "{name} was not created");
+    }
+
+    let (status, account) = env
+        .mgmt(
+            Method::PUT,
+            &env.account_url("speech"),
+            Some(speech("westeurope", Some("contoso-west"))),
+        )
+        .await;
+    assert_eq!(status, 201, "{account}");
+    assert_eq!(
+        account["properties"]["userOwnedStorage"][0]["resourceId"],
+        resource_id("contoso-west")
+    );
+    let (_, keys) = env
+        .mgmt(
+            Method::POST,
+            &format!("{}/listKeys", env.account_url("speech")),
+            None,
+        )
+        .await;
+    let key = keys["key1"].as_str().unwrap().to_owned();
+
+    let plaintext: Vec<u8> = b"customer audio transcript, very private. "
+        .iter()
+        .copied()
+        .cycle()
+        .take(200_000)
+        .collect();
+    let resp = env
+        .data(Method::PUT, "speech", "datasets/audio", &key)
+        .body(plaintext.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+
+    // The customer's container holds exactly that object, and only ciphertext.
+    let blobs = azurite.blobs();
+    let blobs = blobs.as_object().unwrap();
+    assert_eq!(blobs.len(), 1, "{blobs:?}");
+    let raw = base64_decode(blobs.values().next().unwrap().as_str().unwrap());
+    assert!(raw.len() > plaintext.len());
+    assert!(
+        !raw.windows(20).any(|w| w == &plaintext[..20]),
+        "the customer's container holds plaintext"
+    );
+
+    // atrest reads it back, whole and by range.
+    assert_eq!(
+        env.get_dataset("speech", "audio", &key).await,
+        (200, plaintext.clone())
+    );
+    let part = env
+        .data(Method::GET, "speech", "datasets/audio", &key)
+        .header("Range", "bytes=70000-70099")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(part.status(), 206);
+    assert_eq!(&part.bytes().await.unwrap()[..], &plaintext[70_000..70_100]);
+
+    // Back to platform storage: old objects stay where they are and stay readable.
+    let (status, v) = env
+        .mgmt(
+            Method::PATCH,
+            &env.account_url("speech"),
+            Some(json!({"properties": {"userOwnedStorage": []}})),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    assert!(v["properties"]["userOwnedStorage"].is_null());
+    assert_eq!(env.get_dataset("speech", "audio", &key).await.1, plaintext);
+
+    // Deleting the account deletes its objects from the customer's container too.
+    let (status, _) = env
+        .mgmt(Method::DELETE, &env.account_url("speech"), None)
+        .await;
+    assert_eq!(status, 200);
+    assert!(azurite.blobs().as_object().unwrap().is_empty());
+}
+
+fn base64_decode(text: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .unwrap()
+}
