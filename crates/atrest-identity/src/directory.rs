@@ -12,6 +12,8 @@ use tokio::sync::broadcast;
 use crate::tokens::TokenService;
 use crate::{secret, AuthError, Error, Principal, PrincipalKind, Role, Subscription, Tenant};
 
+mod lifecycle;
+
 /// A service principal just created, with its secret (shown once, never stored).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -449,83 +451,6 @@ impl Directory {
         self.principal(object_id)
             .await?
             .ok_or_else(|| Error::NotFound(format!("principal '{object_id}'")))
-    }
-
-    /// Deletes a subscription and its role assignments (operator only). Refused while it
-    /// holds a vault (soft-deleted ones included) or an account, so deleting it never orphans
-    /// a key or customer data. (Those tables belong to the vault and accounts services; the
-    /// check reads them directly because they share this database.)
-    pub async fn delete_subscription(
-        &self,
-        caller: &Principal,
-        subscription_id: &str,
-    ) -> Result<(), Error> {
-        require_operator(caller)?;
-        let mut tx = self.db().pool().begin().await?;
-        let (vaults, accounts): (i64, i64) = sqlx::query_as(
-            "SELECT (SELECT count(*) FROM vaults WHERE subscription_id = ?1), \
-                    (SELECT count(*) FROM accounts WHERE subscription_id = ?1)",
-        )
-        .bind(subscription_id)
-        .fetch_one(&mut *tx)
-        .await?;
-        if vaults + accounts > 0 {
-            return Err(Error::InUse(format!(
-                "subscription '{subscription_id}' still holds {vaults} vault(s) and {accounts} account(s): \
-                 delete (and purge) them first"
-            )));
-        }
-        let done = sqlx::query("DELETE FROM subscriptions WHERE id = ?")
-            .bind(subscription_id)
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(Error::NotFound(format!("subscription '{subscription_id}'")));
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Deletes a tenant and its principals (operator only). Refused for the operator's own
-    /// tenant and while the tenant has subscriptions.
-    pub async fn delete_tenant(&self, caller: &Principal, tenant_id: &str) -> Result<(), Error> {
-        require_operator(caller)?;
-        if caller.tenant_id == tenant_id {
-            return Err(Error::Forbidden(
-                "the operator's own tenant cannot be deleted".into(),
-            ));
-        }
-        let mut tx = self.db().pool().begin().await?;
-        let (subscriptions,): (i64,) =
-            sqlx::query_as("SELECT count(*) FROM subscriptions WHERE tenant_id = ?")
-                .bind(tenant_id)
-                .fetch_one(&mut *tx)
-                .await?;
-        if subscriptions > 0 {
-            return Err(Error::InUse(format!(
-                "tenant '{tenant_id}' still has {subscriptions} subscription(s): delete them first"
-            )));
-        }
-        let principals: Vec<(String,)> =
-            sqlx::query_as("SELECT object_id FROM principals WHERE tenant_id = ?")
-                .bind(tenant_id)
-                .fetch_all(&mut *tx)
-                .await?;
-        let done = sqlx::query("DELETE FROM tenants WHERE id = ?")
-            .bind(tenant_id)
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(Error::NotFound(format!("tenant '{tenant_id}'")));
-        }
-        tx.commit().await?;
-        for (object_id,) in principals {
-            let _ = self
-                .inner
-                .events
-                .send(DirectoryEvent::PrincipalDisabled { object_id });
-        }
-        Ok(())
     }
 
     /// Deletes a service principal (operator only).

@@ -35,7 +35,10 @@ where
             "/admin/principals/{object_id}",
             get(show_principal).patch(update_principal).delete(delete_principal),
         )
-        .route("/admin/subscriptions/{subscription}", delete(delete_subscription))
+        .route(
+            "/admin/subscriptions/{subscription}",
+            delete(delete_subscription).patch(move_subscription),
+        )
         .route("/admin/subscriptions/{subscription}/cmkApproval", patch(set_cmk_approval))
         .route("/subscriptions", get(list_subscriptions))
         .route("/subscriptions/{subscription}", get(show_subscription))
@@ -308,6 +311,25 @@ async fn delete_subscription(
     let caller = caller(&d, &headers).await?;
     d.delete_subscription(&caller, &subscription).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MoveBody {
+    tenant_id: String,
+}
+
+async fn move_subscription(
+    State(d): State<Directory>,
+    Path(subscription): Path<String>,
+    headers: HeaderMap,
+    Json(body): Json<MoveBody>,
+) -> Result<Response, ApiError> {
+    let caller = caller(&d, &headers).await?;
+    let moved = d
+        .move_subscription(&caller, &subscription, &body.tenant_id)
+        .await?;
+    Ok(Json(moved).into_response())
 }
 
 async fn create_subscription(

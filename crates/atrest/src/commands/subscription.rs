@@ -52,6 +52,18 @@ pub(crate) enum Command {
         /// Subscription id or display name.
         subscription: String,
     },
+    /// Move a subscription to another tenant (operator only). Its role assignments and its
+    /// accounts' managed identities are removed, as in Azure; refused while an account in it
+    /// uses a customer-managed key.
+    ///
+    /// Example: atrest subscription move dev --tenant fabrikam
+    Move {
+        /// Subscription id or display name.
+        subscription: String,
+        /// Tenant (id or name) to move it to.
+        #[arg(long)]
+        tenant: String,
+    },
     /// Approve (or revoke approval of) customer-managed keys for a subscription (operator
     /// only).
     ///
@@ -110,6 +122,24 @@ pub(crate) async fn run(command: Command, ctx: &Context) -> Result<()> {
                 &json!({ "subscriptionId": id, "deleted": true }),
                 &format!("Deleted subscription {id}."),
             );
+        }
+        Command::Move {
+            subscription: wanted,
+            tenant,
+        } => {
+            let sub = subscription(ctx, Some(&wanted)).await?;
+            let id = sub["subscriptionId"].as_str().unwrap_or_default();
+            let tenant = tenant_id(ctx, &tenant).await?;
+            let url = api.url(&format!("/admin/subscriptions/{id}"));
+            let moved = api
+                .call(
+                    Method::PATCH,
+                    Resource::Management,
+                    &url,
+                    Some(&json!({ "tenantId": tenant })),
+                )
+                .await?;
+            ctx.out.object(&moved, COLUMNS);
         }
         Command::ApproveCmk {
             subscription: wanted,

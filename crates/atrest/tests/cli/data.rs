@@ -240,3 +240,64 @@ fn transfers_show_progress_on_a_terminal_and_stay_quiet_in_json() {
     let json: Value = serde_json::from_str(quiet.trim()).expect("only JSON on the terminal");
     assert_eq!(json["bytes"], 8 << 20);
 }
+
+#[test]
+fn moving_a_subscription_is_refused_while_it_holds_cmk_accounts() {
+    let server = Server::start(&[]);
+    let customer = customer_with_key(&server);
+    customer.ok(&[
+        "account",
+        "create",
+        "speech",
+        "--kind",
+        "SpeechServices",
+        "--location",
+        "westeurope",
+    ]);
+    customer.ok(&[
+        "account",
+        "encryption",
+        "set",
+        "speech",
+        "--vault",
+        "demo",
+        "--key",
+        "cmk",
+        "--grant-access",
+    ]);
+    let operator = User::new(&server);
+    operator.login_operator();
+    operator.ok(&["tenant", "create", "fabrikam"]);
+
+    let err = operator.fails(&["subscription", "move", "dev", "--tenant", "fabrikam"], 1);
+    assert!(
+        err.contains("customer-managed keys (speech)") && err.contains("--microsoft-managed"),
+        "{err}"
+    );
+    let unchanged = operator.ok(&["subscription", "show", "dev"]);
+    assert_ne!(
+        unchanged["tenantId"],
+        operator.ok(&["tenant", "show", "fabrikam"])["tenantId"]
+    );
+
+    // On platform keys the move goes through, as in Azure: roles and identities are removed.
+    customer.ok(&[
+        "account",
+        "encryption",
+        "set",
+        "speech",
+        "--microsoft-managed",
+    ]);
+    let moved = operator.ok(&["subscription", "move", "dev", "--tenant", "fabrikam"]);
+    assert_eq!(
+        moved["tenantId"],
+        operator.ok(&["tenant", "show", "fabrikam"])["tenantId"]
+    );
+    let err = customer.fails(&["account", "show", "speech"], 2);
+    assert!(
+        err.contains("you have a role on none"),
+        "the Owner role went: {err}"
+    );
+    let account = operator.ok(&["account", "show", "speech", "--subscription", "dev"]);
+    assert_eq!(account["identity"]["type"], "None", "{account}");
+}
