@@ -4,12 +4,12 @@
 
 use std::sync::Arc;
 
-use atrest_crypto::SecretKey;
 use atrest_identity::{Principal, Role};
 use zeroize::Zeroizing;
 
 use super::Accounts;
 use crate::error::Error;
+use crate::keys::locked::LockedKey;
 use crate::model::{rfc3339, Account, KeyState};
 use crate::repo;
 
@@ -38,7 +38,7 @@ impl Accounts {
         &self,
         name: &str,
         caller: &DataCaller,
-    ) -> Result<(Account, Arc<SecretKey>), Error> {
+    ) -> Result<(Account, Arc<LockedKey>), Error> {
         let account = self.authorize_data(name, caller).await?;
         let key = self.data_key(&account).await?;
         Ok((account, key))
@@ -93,7 +93,7 @@ impl Accounts {
     }
 
     /// The account key, or why it cannot be had.
-    pub(super) async fn data_key(&self, account: &Account) -> Result<Arc<SecretKey>, Error> {
+    pub(super) async fn data_key(&self, account: &Account) -> Result<Arc<LockedKey>, Error> {
         for attempt in 0..2 {
             if account.key_state == KeyState::KeyInaccessible && attempt == 0 {
                 // The stored state may be older than this node's cache; trust the row.

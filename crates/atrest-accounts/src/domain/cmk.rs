@@ -162,7 +162,7 @@ impl Accounts {
             next.cmk_principal = None;
             next.mmk_version = Some(version);
             next.key_warning = None;
-            self.inner.cache.put(&before.id, (*ak).clone());
+            self.inner.cache.put(&before.id, (**ak).clone());
             return Ok((
                 Encryption::Platform,
                 Some(Wrapped {
@@ -198,7 +198,7 @@ impl Accounts {
         next.key_state_reason = None;
         next.key_state_since = None;
         next.key_warning = None;
-        self.inner.cache.put(&before.id, (*ak).clone());
+        self.inner.cache.put(&before.id, (**ak).clone());
         Ok((
             Encryption::Customer(settings),
             Some(Wrapped {

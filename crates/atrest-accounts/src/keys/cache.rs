@@ -1,7 +1,8 @@
 //! The key cache: unwrapped account keys in memory, and which vaults are not answering.
 //!
-//! Keys are `Arc<SecretKey>`: the bytes are wiped when the last holder drops them (an
-//! eviction while a request streams finishes that request, then wipes). Outages are kept
+//! Keys are `Arc<LockedKey>`: on a page of their own, locked in memory where the OS allows
+//! (see [`LockedKey`]), and wiped when the last holder drops them (an eviction while a request
+//! streams finishes that request, then wipes). Outages are kept
 //! apart from keys, so that a key may be served through a vault outage until the hard limit
 //! and then evicted while the outage is still remembered (503 until the vault answers).
 
@@ -10,6 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use atrest_crypto::SecretKey;
+
+use super::locked::LockedKey;
 
 /// A vault outage as seen for one account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,7 +31,7 @@ impl Outage {
 
 #[derive(Default)]
 struct Inner {
-    keys: HashMap<String, Arc<SecretKey>>,
+    keys: HashMap<String, Arc<LockedKey>>,
     outages: HashMap<String, Outage>,
 }
 
@@ -50,7 +53,7 @@ impl KeyCache {
     }
 
     /// The cached key and the current outage, if any.
-    pub fn get(&self, account_id: &str) -> (Option<Arc<SecretKey>>, Option<Outage>) {
+    pub fn get(&self, account_id: &str) -> (Option<Arc<LockedKey>>, Option<Outage>) {
         let inner = self.lock();
         (
             inner.keys.get(account_id).cloned(),
@@ -59,8 +62,8 @@ impl KeyCache {
     }
 
     /// Stores a freshly validated key and forgets any outage.
-    pub fn put(&self, account_id: &str, key: SecretKey) -> Arc<SecretKey> {
-        let key = Arc::new(key);
+    pub fn put(&self, account_id: &str, key: SecretKey) -> Arc<LockedKey> {
+        let key = Arc::new(LockedKey::new(key));
         let mut inner = self.lock();
         inner.keys.insert(account_id.to_owned(), key.clone());
         inner.outages.remove(account_id);

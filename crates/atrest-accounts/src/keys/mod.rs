@@ -4,6 +4,7 @@
 
 pub mod cache;
 pub mod inprocess;
+pub mod locked;
 pub mod remote;
 pub mod ring;
 
