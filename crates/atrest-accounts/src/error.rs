@@ -166,10 +166,12 @@ pub enum Error {
     #[error("subscription '{0}' was not found")]
     SubscriptionNotFound(String),
     /// The caller lacks a role.
-    #[error("the client '{object_id}' does not have authorization to perform action '{action}' over scope '{scope}'")]
+    #[error("the client '{object_id}' does not have authorization to perform action '{action}' over scope '{scope}': it needs the {role} role on the subscription")]
     RoleRequired {
         /// Caller.
         object_id: String,
+        /// The least role that allows it.
+        role: &'static str,
         /// The ARM action.
         action: &'static str,
         /// The scope.

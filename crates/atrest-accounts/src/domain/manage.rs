@@ -32,7 +32,7 @@ impl Accounts {
             .authorize_mgmt(
                 caller,
                 sub,
-                Role::Contributor,
+                write_role(spec.user_owned_storage.as_ref()),
                 "Microsoft.CognitiveServices/accounts/write",
                 scope(sub, group, name),
             )
@@ -219,7 +219,7 @@ impl Accounts {
         self.authorize_mgmt(
             caller,
             sub,
-            Role::Contributor,
+            write_role(patch.user_owned_storage.as_ref()),
             "Microsoft.CognitiveServices/accounts/write",
             scope(sub, group, name),
         )
@@ -321,5 +321,15 @@ impl Accounts {
                 what: "account",
                 name: name.to_owned(),
             })
+    }
+}
+
+/// The role an account write needs: Contributor, or Owner when it changes where the account's
+/// data is stored (`userOwnedStorage`, as Azure requires for Speech BYOS).
+fn write_role(user_owned_storage: Option<&Vec<String>>) -> Role {
+    if user_owned_storage.is_some() {
+        Role::Owner
+    } else {
+        Role::Contributor
     }
 }

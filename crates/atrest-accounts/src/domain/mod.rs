@@ -189,6 +189,7 @@ impl Accounts {
         }
         Err(Error::RoleRequired {
             object_id: caller.object_id.clone(),
+            role: needed.as_str(),
             action,
             scope,
         })
