@@ -3,6 +3,7 @@
 mod bench;
 mod byos;
 mod common;
+mod isolation;
 mod keyloss;
 mod kinds;
 mod outage;
