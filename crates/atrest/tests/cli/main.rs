@@ -5,6 +5,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod crash;
 mod data;
 mod directory;
 mod support;
