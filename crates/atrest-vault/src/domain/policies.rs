@@ -100,10 +100,12 @@ impl Vaults {
         after: Option<i64>,
         top: Option<u32>,
     ) -> Result<Vec<AuditEntry>, Error> {
+        // The audit trail is for the vault's owners (not every Contributor), as the issue and
+        // Key Vault's own logging (diagnostic settings are an Owner's business) have it.
         self.authorize_mgmt(
             caller,
             subscription,
-            Role::Contributor,
+            Role::Owner,
             "auditRecords/read",
             group,
             name,
