@@ -83,12 +83,12 @@ impl Directory {
         Ok(())
     }
 
-    /// Moves a subscription to another tenant (Azure's "change directory"). As in Azure,
-    /// its role assignments are removed and its accounts' system-assigned identities are
-    /// deleted (they belong to the old tenant; re-enable them after the move). Refused while an
-    /// account in it uses a customer-managed key: the key's vault and the identity that may
-    /// unwrap with it stay in the old tenant, so the account would lose its data — unlike the
-    /// documented Azure behaviour, which lets that happen.
+    /// Moves a subscription to another tenant (Azure's "change directory"). As in Azure, its
+    /// role assignments are removed; its vaults keep their `tenantId` (the owner updates it).
+    /// Refused while it holds accounts: an account using a customer-managed key would be cut
+    /// off from its vault and identity (the documented Azure behaviour, which atrest refuses),
+    /// and every account's stored objects are bound to its tenant (docs/FORMAT.md, object
+    /// context), so moving them would make them unreadable.
     pub async fn move_subscription(
         &self,
         caller: &Principal,
@@ -100,28 +100,33 @@ impl Directory {
             .await?
             .ok_or_else(|| Error::NotFound(format!("tenant '{new_tenant}'")))?;
         let mut tx = self.db().pool().begin().await?;
-        let cmk: Vec<(String,)> = sqlx::query_as(
-            "SELECT name FROM accounts WHERE subscription_id = ? AND key_source = 'Microsoft.KeyVault' ORDER BY name",
+        let accounts: Vec<(String, String)> = sqlx::query_as(
+            "SELECT name, key_source FROM accounts WHERE subscription_id = ? ORDER BY name",
         )
         .bind(subscription_id)
         .fetch_all(&mut *tx)
         .await?;
+        let cmk: Vec<&str> = accounts
+            .iter()
+            .filter(|(_, source)| source == "Microsoft.KeyVault")
+            .map(|(name, _)| name.as_str())
+            .collect();
         if !cmk.is_empty() {
-            let names: Vec<String> = cmk.into_iter().map(|(n,)| n).collect();
             return Err(Error::InUse(format!(
                 "subscription '{subscription_id}' has accounts encrypted with customer-managed keys ({}): \
                  moving it to another tenant would cut them off from their key vault and lock their data. \
-                 Switch them to Microsoft-managed keys first (atrest account encryption set NAME --microsoft-managed), \
-                 move the subscription, then set up customer-managed keys again in the new tenant",
+                 Switch them to Microsoft-managed keys first (atrest account encryption set NAME --microsoft-managed)",
+                cmk.join(", ")
+            )));
+        }
+        if !accounts.is_empty() {
+            let names: Vec<&str> = accounts.iter().map(|(n, _)| n.as_str()).collect();
+            return Err(Error::InUse(format!(
+                "subscription '{subscription_id}' holds accounts ({}) whose stored data is bound to its tenant: \
+                 atrest cannot move them to another tenant; delete them (or keep the subscription where it is)",
                 names.join(", ")
             )));
         }
-        let identities: Vec<(String,)> = sqlx::query_as(
-            "SELECT identity_principal FROM accounts WHERE subscription_id = ? AND identity_principal IS NOT NULL",
-        )
-        .bind(subscription_id)
-        .fetch_all(&mut *tx)
-        .await?;
         let done = sqlx::query("UPDATE subscriptions SET tenant_id = ? WHERE id = ?")
             .bind(new_tenant)
             .bind(subscription_id)
@@ -130,31 +135,11 @@ impl Directory {
         if done.rows_affected() == 0 {
             return Err(Error::NotFound(format!("subscription '{subscription_id}'")));
         }
-        sqlx::query(
-            "UPDATE accounts SET tenant_id = ?, identity_principal = NULL, identity_client = NULL \
-             WHERE subscription_id = ?",
-        )
-        .bind(new_tenant)
-        .bind(subscription_id)
-        .execute(&mut *tx)
-        .await?;
         sqlx::query("DELETE FROM role_assignments WHERE subscription_id = ?")
             .bind(subscription_id)
             .execute(&mut *tx)
             .await?;
-        for (object_id,) in &identities {
-            sqlx::query("DELETE FROM principals WHERE object_id = ? AND kind = 'managedIdentity'")
-                .bind(object_id)
-                .execute(&mut *tx)
-                .await?;
-        }
         tx.commit().await?;
-        for (object_id,) in identities {
-            let _ = self
-                .inner
-                .events
-                .send(DirectoryEvent::PrincipalDisabled { object_id });
-        }
         self.subscription(subscription_id)
             .await?
             .ok_or_else(|| Error::NotFound(format!("subscription '{subscription_id}'")))

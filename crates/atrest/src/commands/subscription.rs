@@ -52,9 +52,9 @@ pub(crate) enum Command {
         /// Subscription id or display name.
         subscription: String,
     },
-    /// Move a subscription to another tenant (operator only). Its role assignments and its
-    /// accounts' managed identities are removed, as in Azure; refused while an account in it
-    /// uses a customer-managed key.
+    /// Move a subscription to another tenant (operator only). Its role assignments are
+    /// removed, as in Azure; refused while it holds accounts (those with a customer-managed key
+    /// would lose their data; any account's objects are bound to its tenant).
     ///
     /// Example: atrest subscription move dev --tenant fabrikam
     Move {
