@@ -313,6 +313,7 @@ mod tests {
             on_key_loss: OnKeyLoss::Block,
             data_deleted_at: None,
             user_owned_storage: None,
+            infrastructure_encryption: false,
             created: 0,
             updated: 0,
         }

@@ -156,6 +156,9 @@ pub struct Account {
     pub key_warning: Option<String>,
     /// Key-loss behaviour.
     pub on_key_loss: OnKeyLoss,
+    /// Whether stored objects get a second layer under the platform infrastructure key
+    /// (`requireInfrastructureEncryption`, fixed at creation).
+    pub infrastructure_encryption: bool,
     /// `userOwnedStorage[0].resourceId`: new objects go to this registered container (BYOS).
     pub user_owned_storage: Option<String>,
     /// When `onKeyLoss: delete` removed the data.

@@ -12,7 +12,7 @@ const COLUMNS: &str = "id, name, subscription_id, resource_group, tenant_id, loc
     tags, identity_principal, identity_client, key_source, key_vault_uri, key_vault_name, key_name, \
     key_version, identity_client_req, mmk_version, cmk_wrapped_version, cmk_principal, key_state, \
     key_state_reason, key_state_since, key_warning, on_key_loss, data_deleted_at, created, updated, \
-    user_owned_storage";
+    user_owned_storage, infrastructure_encryption";
 
 /// The wrapped account key and what wraps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,8 +103,8 @@ pub(crate) async fn insert(
     sqlx::query(
         "INSERT INTO accounts (id, name, subscription_id, resource_group, tenant_id, location, kind, sku, \
          tags, key_source, wrapped_ak, mmk_version, key1_hash, key2_hash, on_key_loss, created, updated, \
-         identity_principal, identity_client, user_owned_storage) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         identity_principal, identity_client, user_owned_storage, infrastructure_encryption) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&account.id)
     .bind(&account.name)
@@ -126,6 +126,7 @@ pub(crate) async fn insert(
     .bind(account.identity.as_ref().map(|i| i.0.clone()))
     .bind(account.identity.as_ref().map(|i| i.1.clone()))
     .bind(&account.user_owned_storage)
+    .bind(account.infrastructure_encryption)
     .execute(conn)
     .await?;
     Ok(())
@@ -263,6 +264,7 @@ fn from_row(row: &SqliteRow) -> Result<Account, Error> {
         on_key_loss: OnKeyLoss::parse(&on_key_loss).unwrap_or(OnKeyLoss::Block),
         data_deleted_at: row.try_get("data_deleted_at")?,
         user_owned_storage: row.try_get("user_owned_storage")?,
+        infrastructure_encryption: row.try_get("infrastructure_encryption")?,
         created: row.try_get("created")?,
         updated: row.try_get("updated")?,
     })

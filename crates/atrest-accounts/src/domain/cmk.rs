@@ -83,6 +83,17 @@ impl Accounts {
         if let Some(mode) = patch.on_key_loss {
             next.on_key_loss = mode;
         }
+        if patch
+            .infrastructure_encryption
+            .is_some_and(|wanted| wanted != account.infrastructure_encryption)
+        {
+            return Err(Error::BadRequest(format!(
+                "requireInfrastructureEncryption is chosen when an account is created and cannot be changed \
+                 ('{}' has it {}); create a new account to change it",
+                account.name,
+                if account.infrastructure_encryption { "on" } else { "off" }
+            )));
+        }
         if let Some(ids) = &patch.user_owned_storage {
             next.user_owned_storage = self.check_user_storage(&next, ids).await?;
         }

@@ -60,6 +60,7 @@ impl Accounts {
                 encryption: spec.encryption,
                 on_key_loss: spec.on_key_loss,
                 user_owned_storage: spec.user_owned_storage,
+                infrastructure_encryption: spec.infrastructure_encryption,
             };
             return self
                 .apply_patch(caller, existing, patch)
@@ -121,6 +122,7 @@ impl Accounts {
             on_key_loss: spec.on_key_loss.unwrap_or(OnKeyLoss::Block),
             data_deleted_at: None,
             user_owned_storage: None,
+            infrastructure_encryption: spec.infrastructure_encryption.unwrap_or(false),
             created: now,
             updated: now,
         };

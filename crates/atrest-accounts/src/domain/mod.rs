@@ -6,6 +6,7 @@ mod access;
 mod api_keys;
 mod cmk;
 mod data;
+mod layers;
 mod manage;
 mod objects;
 mod revalidate;
@@ -58,6 +59,8 @@ struct Inner {
     cache: KeyCache,
     config: AccountsConfig,
     blobs: BlobStores,
+    /// The platform infrastructure key of double encryption (derived from the root key).
+    infrastructure: SecretKey,
     /// account id → deployment name → loaded model (wiped when dropped).
     deployed: Mutex<HashMap<String, HashMap<String, Arc<translator::LoadedModel>>>>,
     /// One revalidation at a time per account.
@@ -89,6 +92,7 @@ pub struct AccountsDeps {
 impl Accounts {
     /// Opens the service: loads the key ring and builds the key providers.
     pub async fn open(deps: AccountsDeps) -> Result<Self, Error> {
+        let infrastructure = layers::infrastructure_key(&deps.root);
         let ring = PlatformKeys::load(deps.db.clone(), deps.root).await?;
         let mut remotes = Vec::new();
         for remote in &deps.config.remote_vaults {
@@ -123,6 +127,7 @@ impl Accounts {
                 cache: KeyCache::default(),
                 config: deps.config,
                 blobs,
+                infrastructure,
                 deployed: Mutex::new(HashMap::new()),
                 checking: tokio::sync::Mutex::new(HashMap::new()),
             }),

@@ -78,8 +78,11 @@ impl Accounts {
             chunk
         });
         let header = Header::new(stream::DEFAULT_SEGMENT_SIZE, &key_ref(account))?;
-        let encrypted =
-            EncryptStream::new(counted, ak, &header, &context(account, object_id, "data"));
+        let encrypted = self.infrastructure_layer(
+            account,
+            object_id,
+            EncryptStream::new(counted, ak, &header, &context(account, object_id, "data")),
+        )?;
         let stored = match store.put_stream(account, &blob_key, encrypted).await {
             Ok(n) => n,
             Err(e) => {
@@ -102,10 +105,10 @@ impl Accounts {
         row: &ObjectRow,
         range: Option<Range<u64>>,
     ) -> Result<Download, Error> {
-        let store = &self.inner.blobs;
         let ctx = context(account, &row.id, "data");
+        let layers = self.layers(account, row).await?;
         let Some(range) = range else {
-            let raw = store.get(account, &row.blob_key, None).await?;
+            let raw = self.account_layer(account, row, &layers, None).await?;
             return Ok(Download {
                 size: row.size,
                 sha256: row.sha256.clone(),
@@ -113,17 +116,22 @@ impl Accounts {
                 body: DecryptStream::new(raw, ak, &ctx).boxed(),
             });
         };
-        let head_len = (stream::MAX_HEADER_LEN as u64).min(row.stored_size);
-        let head = store
-            .get_bytes(account, &row.blob_key, Some(0..head_len))
+        let inner_len = layers.account_layer_len(row);
+        let head_len = (stream::MAX_HEADER_LEN as u64).min(inner_len);
+        let mut head = Vec::new();
+        let mut head_stream = self
+            .account_layer(account, row, &layers, Some(0..head_len))
             .await?;
+        while let Some(chunk) = head_stream.next().await {
+            head.extend_from_slice(&chunk?);
+        }
         let header = Header::parse(&head)?;
-        let layout = ObjectLayout::new(&header, row.stored_size)?;
+        let layout = ObjectLayout::new(&header, inner_len)?;
         let span = layout
             .span(range.clone())
             .map_err(|_| Error::RangeNotSatisfiable { len: row.size })?;
-        let raw = store
-            .get(account, &row.blob_key, Some(span.ciphertext.clone()))
+        let raw = self
+            .account_layer(account, row, &layers, Some(span.ciphertext.clone()))
             .await?;
         let body = DecryptStream::for_span(raw, ak, &header, &ctx, &span).boxed();
         Ok(Download {

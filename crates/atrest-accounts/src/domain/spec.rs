@@ -56,6 +56,8 @@ pub struct AccountSpec {
     pub on_key_loss: Option<OnKeyLoss>,
     /// `properties.userOwnedStorage[].resourceId` (an empty list: platform storage).
     pub user_owned_storage: Option<Vec<String>>,
+    /// `properties.encryption.requireInfrastructureEncryption` (creation only).
+    pub infrastructure_encryption: Option<bool>,
 }
 
 /// The body of `PATCH .../accounts/{name}`; `None` leaves a field unchanged.
@@ -73,6 +75,8 @@ pub struct AccountPatch {
     pub on_key_loss: Option<OnKeyLoss>,
     /// `userOwnedStorage` resource ids (an empty list: back to platform storage).
     pub user_owned_storage: Option<Vec<String>>,
+    /// `requireInfrastructureEncryption` as sent: it must match the account's.
+    pub infrastructure_encryption: Option<bool>,
 }
 
 /// The two data-plane keys, in clear (shown to Contributors only).

@@ -58,6 +58,7 @@ pub(crate) struct UserOwnedStorageBody {
 pub(crate) struct EncryptionBody {
     key_source: Option<String>,
     key_vault_properties: Option<KeyVaultBody>,
+    require_infrastructure_encryption: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -107,6 +108,13 @@ impl AccountBody {
         }))
     }
 
+    fn infrastructure_encryption(&self) -> Option<bool> {
+        self.properties
+            .encryption
+            .as_ref()
+            .and_then(|e| e.require_infrastructure_encryption)
+    }
+
     fn user_owned_storage(&self) -> Option<Vec<String>> {
         self.properties
             .user_owned_storage
@@ -131,7 +139,10 @@ impl AccountBody {
 
 /// The ARM representation of an account.
 fn wire(state: &AccountsState, account: &Account) -> Value {
-    let mut encryption = json!({"keySource": match account.encryption { Encryption::Platform => crate::KEY_SOURCE_MMK, Encryption::Customer(_) => crate::KEY_SOURCE_CMK }});
+    let mut encryption = json!({
+        "keySource": match account.encryption { Encryption::Platform => crate::KEY_SOURCE_MMK, Encryption::Customer(_) => crate::KEY_SOURCE_CMK },
+        "requireInfrastructureEncryption": account.infrastructure_encryption,
+    });
     if let Some(c) = account.cmk() {
         encryption["keyVaultProperties"] = json!({
             "keyVaultUri": c.key_vault_uri, "keyName": c.key_name,
@@ -194,6 +205,7 @@ pub(crate) async fn put(
         encryption: body.encryption()?,
         on_key_loss: body.on_key_loss()?,
         user_owned_storage: body.user_owned_storage(),
+        infrastructure_encryption: body.infrastructure_encryption(),
     };
     let (account, created) = state
         .accounts
@@ -220,6 +232,7 @@ pub(crate) async fn patch(
         encryption: body.encryption()?,
         on_key_loss: body.on_key_loss()?,
         user_owned_storage: body.user_owned_storage(),
+        infrastructure_encryption: body.infrastructure_encryption(),
     };
     let account = state
         .accounts

@@ -3,6 +3,7 @@
 mod bench;
 mod byos;
 mod common;
+mod double;
 mod isolation;
 mod keyloss;
 mod kinds;
