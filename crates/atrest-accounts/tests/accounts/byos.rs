@@ -219,14 +219,7 @@ async fn speech_data_lives_encrypted_in_the_customers_container() {
         account["properties"]["userOwnedStorage"][0]["resourceId"],
         resource_id("contoso-west")
     );
-    let (_, keys) = env
-        .mgmt(
-            Method::POST,
-            &format!("{}/listKeys", env.account_url("speech")),
-            None,
-        )
-        .await;
-    let key = keys["key1"].as_str().unwrap().to_owned();
+    let key = env.key1("speech").await;
 
     let plaintext: Vec<u8> = b"customer audio transcript, very private. "
         .iter()

@@ -290,14 +290,20 @@ impl Env {
             "Microsoft.CognitiveServices"
         );
         let principal = v["identity"]["principalId"].as_str().unwrap().to_owned();
-        let (_, keys) = self
+        (principal, self.key1(name).await)
+    }
+
+    /// The account's first data-plane key (`listKeys`).
+    pub(crate) async fn key1(&self, account: &str) -> String {
+        let (status, keys) = self
             .mgmt(
                 Method::POST,
-                &format!("{}/listKeys", self.account_url(name)),
+                &format!("{}/listKeys", self.account_url(account)),
                 None,
             )
             .await;
-        (principal, keys["key1"].as_str().unwrap().to_owned())
+        assert_eq!(status, 200, "listKeys: {keys}");
+        keys["key1"].as_str().unwrap().to_owned()
     }
 
     pub(crate) async fn set_cmk(&self, account: &str, kv: Value) -> (u16, Value) {

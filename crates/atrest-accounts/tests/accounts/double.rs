@@ -31,14 +31,7 @@ async fn double_encrypted_objects_read_like_single_ones() {
         account["properties"]["encryption"]["requireInfrastructureEncryption"],
         true
     );
-    let (_, keys) = env
-        .mgmt(
-            Method::POST,
-            &format!("{}/listKeys", env.account_url("double")),
-            None,
-        )
-        .await;
-    let key = keys["key1"].as_str().unwrap().to_owned();
+    let key = env.key1("double").await;
 
     let plaintext: Vec<u8> = (0..300_000u32).map(|i| (i * 31 % 251) as u8).collect();
     let resp = env
