@@ -293,6 +293,16 @@ impl Env {
         (principal, self.key1(name).await)
     }
 
+    /// Creates an account of `kind` (westeurope, S0, no identity); returns its key1.
+    pub(crate) async fn create_of_kind(&self, name: &str, kind: &str) -> String {
+        let body = json!({"location": "westeurope", "kind": kind, "sku": {"name": "S0"}});
+        let (status, v) = self
+            .mgmt(Method::PUT, &self.account_url(name), Some(body))
+            .await;
+        assert_eq!(status, 201, "create {kind} account: {v}");
+        self.key1(name).await
+    }
+
     /// The account's first data-plane key (`listKeys`).
     pub(crate) async fn key1(&self, account: &str) -> String {
         let (status, keys) = self

@@ -8,21 +8,7 @@ use crate::common::start;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn blocklists_screen_text_and_store_nothing_in_clear() {
     let env = start(|_| {}).await;
-    let body = json!({"location": "westeurope", "kind": "ContentSafety", "sku": {"name": "S0"}});
-    assert_eq!(
-        env.mgmt(Method::PUT, &env.account_url("safety"), Some(body))
-            .await
-            .0,
-        201
-    );
-    let (_, keys) = env
-        .mgmt(
-            Method::POST,
-            &format!("{}/listKeys", env.account_url("safety")),
-            None,
-        )
-        .await;
-    let key = keys["key1"].as_str().unwrap();
+    let key = &env.create_of_kind("safety", "ContentSafety").await;
     assert_eq!(
         env.data(Method::PUT, "safety", "blocklists/profanity", key)
             .send()
@@ -87,21 +73,7 @@ async fn blocklists_screen_text_and_store_nothing_in_clear() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn speech_logs_only_while_logging_is_on() {
     let env = start(|_| {}).await;
-    let body = json!({"location": "westeurope", "kind": "SpeechServices", "sku": {"name": "S0"}});
-    assert_eq!(
-        env.mgmt(Method::PUT, &env.account_url("speech"), Some(body))
-            .await
-            .0,
-        201
-    );
-    let (_, keys) = env
-        .mgmt(
-            Method::POST,
-            &format!("{}/listKeys", env.account_url("speech")),
-            None,
-        )
-        .await;
-    let key = keys["key1"].as_str().unwrap();
+    let key = &env.create_of_kind("speech", "SpeechServices").await;
     let put = |logging: bool| {
         env.data(Method::PUT, "speech", "speech/endpoints/ep1", key)
             .json(&json!({"contentLoggingEnabled": logging}))
