@@ -259,7 +259,12 @@ impl Vaults {
         op: Operation,
     ) -> Result<VersionRow, Error> {
         let mut conn = self.pool().acquire().await?;
-        let (_, row) = resolve(&mut conn, vault, name, version).await?;
+        let wanted = version.filter(|v| !v.is_empty());
+        let row = match crate::repo::keys::live_version(&mut conn, &vault.id, name, wanted).await? {
+            Some(row) => row,
+            // Missing key or version: the two-step lookup says which.
+            None => resolve(&mut conn, vault, name, version).await?.1,
+        };
         let view = bundle(vault, &row)?;
         if !view.attributes.enabled {
             return Err(Error::KeyDisabled { operation: op });

@@ -70,6 +70,27 @@ pub(crate) async fn version(
     .await?)
 }
 
+/// A version of a live (not deleted) key in one query: `version`, or the key's current one
+/// when `None`. `None` when either is missing (ask [`key`] and [`version`] which).
+pub(crate) async fn live_version(
+    conn: &mut SqliteConnection,
+    vault_id: &str,
+    name: &str,
+    version: Option<&str>,
+) -> Result<Option<VersionRow>, Error> {
+    Ok(sqlx::query_as(
+        "SELECT v.* FROM vault_key_versions v JOIN vault_keys k \
+         ON k.vault_id = v.vault_id AND k.name = v.key_name \
+         WHERE v.vault_id = ? AND v.key_name = ? AND k.deleted_at IS NULL \
+         AND v.version = COALESCE(?, k.current_version)",
+    )
+    .bind(vault_id)
+    .bind(name)
+    .bind(version)
+    .fetch_optional(conn)
+    .await?)
+}
+
 pub(crate) async fn insert_key(conn: &mut SqliteConnection, key: &KeyRow) -> Result<(), Error> {
     sqlx::query(
         "INSERT INTO vault_keys (vault_id, name, current_version, created, deleted_at, scheduled_purge, \
