@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use atrest_crypto::SecretKey;
-use atrest_store::{unix_now, Db};
+use atrest_store::{unix_now, Db, RowCache};
 use serde::Serialize;
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
@@ -45,7 +45,14 @@ struct Inner {
     db: Db,
     tokens: TokenService,
     events: broadcast::Sender<DirectoryEvent>,
+    /// Principals by object id, read on every authenticated request. Exact, not merely
+    /// fresh: every write to `principals` here calls [`Directory::principals_changed`] before
+    /// it returns.
+    principals: RowCache<String, Principal>,
 }
+
+/// How many principals stay in memory.
+const PRINCIPAL_CACHE_ENTRIES: usize = 16_384;
 
 impl std::fmt::Debug for Directory {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -62,12 +69,22 @@ impl Directory {
         let tokens = TokenService::load_or_create(&db, root).await?;
         let (events, _) = broadcast::channel(1024);
         Ok(Self {
-            inner: Arc::new(Inner { db, tokens, events }),
+            inner: Arc::new(Inner {
+                db,
+                tokens,
+                events,
+                principals: RowCache::new(PRINCIPAL_CACHE_ENTRIES),
+            }),
         })
     }
 
     fn db(&self) -> &Db {
         &self.inner.db
+    }
+
+    /// Forgets cached principals; call once a write to `principals` has committed.
+    fn principals_changed(&self) {
+        self.inner.principals.invalidate();
     }
 
     /// Subscribes to directory events.
@@ -396,13 +413,18 @@ impl Directory {
 
     /// Looks a principal up by object id.
     pub async fn principal(&self, object_id: &str) -> Result<Option<Principal>, Error> {
-        let row = sqlx::query(&format!(
-            "SELECT {PRINCIPAL_COLUMNS} FROM principals WHERE object_id = ?"
-        ))
-        .bind(object_id)
-        .fetch_optional(self.db().pool())
-        .await?;
-        row.map(|r| principal_from_row(&r)).transpose()
+        self.inner
+            .principals
+            .get_or_load(&object_id.to_owned(), || async {
+                let row = sqlx::query(&format!(
+                    "SELECT {PRINCIPAL_COLUMNS} FROM principals WHERE object_id = ?"
+                ))
+                .bind(object_id)
+                .fetch_optional(self.db().pool())
+                .await?;
+                row.map(|r| principal_from_row(&r)).transpose()
+            })
+            .await
     }
 
     /// Principals of a tenant (operator, or a member of that tenant).
@@ -440,6 +462,7 @@ impl Directory {
         .bind(object_id)
         .execute(self.db().pool())
         .await?;
+        self.principals_changed();
         if done.rows_affected() == 0 {
             return Err(Error::NotFound(format!("principal '{object_id}'")));
         }
@@ -461,6 +484,7 @@ impl Directory {
                 .bind(object_id)
                 .execute(self.db().pool())
                 .await?;
+        self.principals_changed();
         if done.rows_affected() == 0 {
             return Err(Error::NotFound(format!("service principal '{object_id}'")));
         }
@@ -477,6 +501,7 @@ impl Directory {
             .bind(object_id)
             .execute(self.db().pool())
             .await?;
+        self.principals_changed();
         let _ = self.inner.events.send(DirectoryEvent::PrincipalDisabled {
             object_id: object_id.to_owned(),
         });

@@ -8,10 +8,12 @@
 mod audit;
 mod db;
 mod error;
+mod row_cache;
 
 pub use audit::{AuditEntry, AuditLog, AuditQuery, AuditRecord, ChainBreak};
 pub use db::Db;
 pub use error::Error;
+pub use row_cache::RowCache;
 
 /// Current time as unix seconds.
 pub fn unix_now() -> i64 {

@@ -74,6 +74,7 @@ impl Directory {
             return Err(Error::NotFound(format!("tenant '{tenant_id}'")));
         }
         tx.commit().await?;
+        self.principals_changed();
         for (object_id,) in principals {
             let _ = self
                 .inner

@@ -5,7 +5,7 @@ use atrest_store::AuditRecord;
 
 use super::Vaults;
 use crate::model::{audit_resource, Operation, Vault};
-use crate::{repo, Error};
+use crate::Error;
 
 /// An authorized data-plane request: the vault, who asked and for what.
 pub(super) struct Access {
@@ -45,7 +45,8 @@ impl Vaults {
         op: Operation,
         key: Option<&str>,
     ) -> Result<Access, Error> {
-        let vault = repo::vaults::by_name(self.pool(), vault_name)
+        let vault = self
+            .vault_by_name(vault_name)
             .await?
             .filter(|v| v.deleted_at.is_none())
             .ok_or_else(|| Error::VaultNotFound {

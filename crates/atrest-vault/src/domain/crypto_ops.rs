@@ -175,8 +175,8 @@ impl Vaults {
                 .await?;
             let valid = crypto::verify(&row.n, &row.e, alg, digest, signature)?;
             Ok(Verification {
-                name: row.key_name,
-                version: row.version,
+                name: row.key_name.clone(),
+                version: row.version.clone(),
                 valid,
             })
         }
@@ -240,8 +240,8 @@ impl Vaults {
             let private = self.private_key(&row)?;
             let plaintext = crypto::decrypt(&private, alg, input)?;
             Ok(CryptoOutput {
-                name: row.key_name,
-                version: row.version,
+                name: row.key_name.clone(),
+                version: row.version.clone(),
                 value: plaintext,
             })
         }
@@ -257,13 +257,27 @@ impl Vaults {
         name: &str,
         version: Option<&str>,
         op: Operation,
-    ) -> Result<VersionRow, Error> {
-        let mut conn = self.pool().acquire().await?;
+    ) -> Result<Arc<VersionRow>, Error> {
         let wanted = version.filter(|v| !v.is_empty());
-        let row = match crate::repo::keys::live_version(&mut conn, &vault.id, name, wanted).await? {
+        let cache_key = (vault.id.clone(), name.to_owned(), wanted.map(str::to_owned));
+        let cached = self
+            .inner
+            .rows
+            .versions
+            .get_or_load(&cache_key, || async {
+                let mut conn = self.pool().acquire().await?;
+                let row =
+                    crate::repo::keys::live_version(&mut conn, &vault.id, name, wanted).await?;
+                Ok::<_, Error>(row.map(Arc::new))
+            })
+            .await?;
+        let row = match cached {
             Some(row) => row,
             // Missing key or version: the two-step lookup says which.
-            None => resolve(&mut conn, vault, name, version).await?.1,
+            None => {
+                let mut conn = self.pool().acquire().await?;
+                Arc::new(resolve(&mut conn, vault, name, version).await?.1)
+            }
         };
         let view = bundle(vault, &row)?;
         if !view.attributes.enabled {

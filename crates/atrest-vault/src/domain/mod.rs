@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use atrest_crypto::SecretKey;
 use atrest_identity::Directory;
+use atrest_store::RowCache;
 use atrest_store::{AuditLog, Db};
 use sqlx::{Sqlite, Transaction};
 use tokio::sync::broadcast;
@@ -51,6 +52,56 @@ struct Inner {
     /// Only the parse is cached: every operation still checks the version in the database
     /// (enabled, dates, key_ops, access policy) before using it.
     private_keys: PrivateKeyCache,
+    /// Vault rows and key-version rows, exact: see [`WriteTx`].
+    rows: RowCaches,
+}
+
+/// In-memory copies of the rows every data-plane call reads. Every write transaction of this
+/// crate goes through [`WriteTx`], whose commit drops them before the write is acknowledged,
+/// so a disabled key or a removed access policy still takes effect at once.
+struct RowCaches {
+    /// Vaults by name as requested (live or soft-deleted).
+    vaults: RowCache<String, Vault>,
+    /// Versions of live keys by (vault id, key name, version or `None` for the current one).
+    versions: RowCache<(String, String, Option<String>), Arc<repo::keys::VersionRow>>,
+}
+
+impl RowCaches {
+    fn invalidate(&self) {
+        self.vaults.invalidate();
+        self.versions.invalidate();
+    }
+}
+
+/// How many rows of each kind stay in memory.
+const ROW_CACHE_ENTRIES: usize = 16_384;
+
+/// A write transaction whose commit also invalidates the row caches.
+pub(crate) struct WriteTx<'a> {
+    tx: Transaction<'static, Sqlite>,
+    rows: &'a RowCaches,
+}
+
+impl WriteTx<'_> {
+    /// Commits, then forgets every cached row (the caller acknowledges only after this).
+    pub(crate) async fn commit(self) -> Result<(), Error> {
+        self.tx.commit().await?;
+        self.rows.invalidate();
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for WriteTx<'_> {
+    type Target = sqlx::SqliteConnection;
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
+    }
 }
 
 type PrivateKeyCache =
@@ -96,6 +147,10 @@ impl Vaults {
                 clock: config.clock,
                 events: EventBus::new(),
                 private_keys: PrivateKeyCache::new(PRIVATE_KEY_CACHE_ENTRIES),
+                rows: RowCaches {
+                    vaults: RowCache::new(ROW_CACHE_ENTRIES),
+                    versions: RowCache::new(ROW_CACHE_ENTRIES),
+                },
             }),
         }
     }
@@ -118,9 +173,21 @@ impl Vaults {
     /// A live (not soft-deleted) vault by name. Carries no secrets; used to shape the 401
     /// challenge (the vault's tenant) before a caller is authenticated.
     pub async fn live_vault(&self, name: &str) -> Result<Option<Vault>, Error> {
-        Ok(repo::vaults::by_name(self.pool(), name)
+        Ok(self
+            .vault_by_name(name)
             .await?
             .filter(|vault| vault.deleted_at.is_none()))
+    }
+
+    /// Any vault of that name, live or soft-deleted, from the row cache or the database.
+    async fn vault_by_name(&self, name: &str) -> Result<Option<Vault>, Error> {
+        self.inner
+            .rows
+            .vaults
+            .get_or_load(&name.to_owned(), || {
+                repo::vaults::by_name(self.pool(), name)
+            })
+            .await
     }
 
     /// The vault's `vaultUri`.
@@ -139,8 +206,11 @@ impl Vaults {
 
     /// Starts a write transaction (`BEGIN IMMEDIATE`, so concurrent writers queue instead of
     /// failing to upgrade a read lock).
-    async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>, Error> {
-        Ok(self.pool().begin_with("BEGIN IMMEDIATE").await?)
+    async fn write_tx(&self) -> Result<WriteTx<'_>, Error> {
+        Ok(WriteTx {
+            tx: self.pool().begin_with("BEGIN IMMEDIATE").await?,
+            rows: &self.inner.rows,
+        })
     }
 
     fn emit(&self, kind: VaultEventKind, vault: &Vault, key: Option<&str>, version: Option<&str>) {
