@@ -16,6 +16,8 @@ use crate::{unix_now, Db, Error};
 
 const GENESIS_MAC: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 const MAX_BATCH: usize = 1024;
+/// Rows per INSERT statement: 12 parameters each stays under SQLite's oldest limit of 999.
+const ROWS_PER_INSERT: usize = 80;
 
 /// One auditable event, as the caller describes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -220,29 +222,35 @@ async fn write_batch(
     time: i64,
 ) -> Result<(i64, String), sqlx::Error> {
     let mut mac = prev.to_owned();
-    let mut tx = db.pool().begin().await?;
+    let mut rows = Vec::with_capacity(batch.len());
     for (record, _) in batch {
         seq += 1;
         mac = chain_mac(key, &mac, seq, time, record);
-        sqlx::query(
+        rows.push((seq, record, mac.clone()));
+    }
+    let mut tx = db.pool().begin().await?;
+    // Multi-row INSERTs: each statement is a round trip to SQLite's worker thread, and one per
+    // record made the audit log a large share of a crypto call's cost.
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        let mut insert = sqlx::QueryBuilder::new(
             "INSERT INTO audit_log (seq, time, tenant_id, principal_id, resource, key_name, \
-             key_version, operation, result, status, detail, mac) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(seq)
-        .bind(time)
-        .bind(&record.tenant_id)
-        .bind(&record.principal_id)
-        .bind(&record.resource)
-        .bind(&record.key_name)
-        .bind(&record.key_version)
-        .bind(&record.operation)
-        .bind(&record.result)
-        .bind(i64::from(record.status))
-        .bind(&record.detail)
-        .bind(&mac)
-        .execute(&mut *tx)
-        .await?;
+             key_version, operation, result, status, detail, mac) ",
+        );
+        insert.push_values(chunk, |mut row, (seq, record, mac)| {
+            row.push_bind(*seq)
+                .push_bind(time)
+                .push_bind(&record.tenant_id)
+                .push_bind(&record.principal_id)
+                .push_bind(&record.resource)
+                .push_bind(&record.key_name)
+                .push_bind(&record.key_version)
+                .push_bind(&record.operation)
+                .push_bind(&record.result)
+                .push_bind(i64::from(record.status))
+                .push_bind(&record.detail)
+                .push_bind(mac);
+        });
+        insert.build().execute(&mut *tx).await?;
     }
     sqlx::query("INSERT INTO audit_head (id, seq, mac) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, mac = excluded.mac")
         .bind(seq)
