@@ -28,6 +28,9 @@ impl Db {
             .busy_timeout(Duration::from_secs(10));
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
+            // sqlx pings a connection before handing it out by default: a round trip to the
+            // connection's worker thread per query, for a file that cannot drop a connection.
+            .test_before_acquire(false)
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
