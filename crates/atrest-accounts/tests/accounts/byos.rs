@@ -3,24 +3,19 @@
 //! container; the customer's side is the official Python SDK (azure-storage-blob).
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
 use atrest_accounts::UserStorage;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::common::start;
+use crate::common::{official_python, repo_root, start};
 
 /// Azurite's well-known development account.
 const ACCOUNT: &str = "devstoreaccount1";
 const KEY: &str =
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 const CONTAINER: &str = "speech-data";
-
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 /// An Azurite blob service on a free port, in memory; stopped on drop.
 struct Azurite {
@@ -78,19 +73,13 @@ impl Azurite {
 
     /// Runs Python with the official SDK against this Azurite; returns stdout.
     fn python(&self, script: &str) -> String {
-        let python = repo_root().join(".venv-interop/bin/python");
-        let out = Command::new(&python)
-            .args(["-c", script])
-            .env("AZURITE", self.connection_string())
-            .env("CONTAINER", CONTAINER)
-            .output()
-            .unwrap_or_else(|e| panic!("{}: {e} (run scripts/setup-interop)", python.display()));
-        assert!(
-            out.status.success(),
-            "python failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        official_python(
+            script,
+            &[
+                ("AZURITE", &self.connection_string()),
+                ("CONTAINER", CONTAINER),
+            ],
+        )
     }
 
     /// The container's blobs as `{name: bytes}` (raw, as the customer sees them).

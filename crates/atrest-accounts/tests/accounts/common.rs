@@ -1,6 +1,8 @@
 //! Test fixtures: an in-process atrest server over HTTPS, a tenant with an owner, a vault.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use atrest_server::{RawConfig, RunningServer, Settings};
@@ -18,10 +20,64 @@ pub(crate) struct Env {
     pub(crate) tenant: String,
     pub(crate) sub: String,
     pub(crate) owner_id: String,
+    /// The owner's client id and secret, for the official SDKs.
+    pub(crate) owner_credentials: (String, String),
     pub(crate) mgmt: String,
     pub(crate) vault_token: String,
     pub(crate) service_token: String,
 }
+
+pub(crate) fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Runs `script` with the Python that has the official Azure SDKs (installed by
+/// scripts/setup-interop) and `vars` in its environment; returns its stdout.
+pub(crate) fn official_python(script: &str, vars: &[(&str, &str)]) -> String {
+    let python = repo_root().join(".venv-interop/bin/python");
+    let out = tokio::task::block_in_place(|| {
+        Command::new(&python)
+            .args(["-c", script])
+            .envs(vars.iter().copied())
+            .output()
+    })
+    .unwrap_or_else(|e| panic!("{}: {e} (run scripts/setup-interop)", python.display()));
+    assert!(
+        out.status.success(),
+        "python failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Creates a vault with azure-mgmt-keyvault and an RSA-2048 key in it with
+/// azure-keyvault-keys, both unmodified, with only their documented options (authority,
+/// instance discovery off, `base_url` for ARM, `verify_challenge_resource=False`, the CA
+/// through `REQUESTS_CA_BUNDLE`). The key client
+/// talks to `https://localhost:{port}`, so the server needs the vault alias `localhost`.
+const CREATE_VAULT_AND_KEY: &str = r#"
+import os
+from azure.identity import ClientSecretCredential
+from azure.keyvault.keys import KeyClient
+from azure.mgmt.keyvault import KeyVaultManagementClient
+from azure.mgmt.keyvault.models import (AccessPolicyEntry, Permissions, Sku,
+    VaultCreateOrUpdateParameters, VaultProperties)
+
+e = os.environ
+credential = ClientSecretCredential(e["TENANT"], e["CLIENT_ID"], e["CLIENT_SECRET"],
+    authority=e["SERVER"], disable_instance_discovery=True)
+arm = KeyVaultManagementClient(credential, e["SUBSCRIPTION"], base_url=e["SERVER"])
+vault = arm.vaults.begin_create_or_update("rg", e["VAULT"], VaultCreateOrUpdateParameters(
+    location="westeurope",
+    properties=VaultProperties(tenant_id=e["TENANT"], sku=Sku(family="A", name="standard"),
+        enable_soft_delete=True, enable_purge_protection=True,
+        access_policies=[AccessPolicyEntry(tenant_id=e["TENANT"], object_id=e["OWNER"],
+            permissions=Permissions(keys_property=["all"]))]))).result()
+assert vault.properties.enable_purge_protection, vault.properties
+keys = KeyClient(vault_url=e["SERVER"], credential=credential, verify_challenge_resource=False)
+key = keys.create_rsa_key(e["KEY"], size=2048)
+print(key.properties.version)
+"#;
 
 pub(crate) async fn start(tune: impl FnOnce(&mut RawConfig)) -> Env {
     start_with(tune, &[]).await
@@ -132,6 +188,7 @@ pub(crate) async fn start_with(tune: impl FnOnce(&mut RawConfig), extra_hosts: &
         tenant,
         sub,
         owner_id,
+        owner_credentials: (client_id, secret),
         mgmt,
         vault_token,
         service_token,
@@ -188,6 +245,28 @@ pub(crate) async fn call(
 }
 
 impl Env {
+    /// Vault `vault` and RSA-2048 key `key` made with the official Python SDKs (see
+    /// [`CREATE_VAULT_AND_KEY`]); returns the key's version.
+    pub(crate) fn create_vault_and_key_with_python_sdk(&self, vault: &str, key: &str) -> String {
+        let ca = self.server.data.ca_cert();
+        let (client_id, secret) = &self.owner_credentials;
+        let version = official_python(
+            CREATE_VAULT_AND_KEY,
+            &[
+                ("SERVER", &format!("https://localhost:{}", self.port())),
+                ("REQUESTS_CA_BUNDLE", &ca.to_string_lossy()),
+                ("TENANT", &self.tenant),
+                ("SUBSCRIPTION", &self.sub),
+                ("OWNER", &self.owner_id),
+                ("CLIENT_ID", client_id),
+                ("CLIENT_SECRET", secret),
+                ("VAULT", vault),
+                ("KEY", key),
+            ],
+        );
+        version.trim().to_owned()
+    }
+
     pub(crate) fn port(&self) -> u16 {
         self.server.addr.port()
     }

@@ -1,6 +1,7 @@
-//! The seed story, end to end over HTTPS: vault and RSA-2048 key, account, upload, enable
-//! CMK, read back, rotate, update version, change key, revoke five ways (403 within 1 s,
-//! event-driven) and restore (data back, deployments not), switch to MMK, delete.
+//! The seed story, end to end over HTTPS: vault and RSA-2048 key (made with the official
+//! Python SDKs), account, upload, enable CMK, read back, rotate, update version, change key,
+//! revoke five ways (403 within 1 s, event-driven) and restore (data back, deployments not),
+//! switch to MMK, delete.
 
 use std::time::Duration;
 
@@ -81,11 +82,13 @@ async fn revoke_and_restore<R, S, RF, SF>(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn seed_story() {
-    let env = start(|_| {}).await;
-    env.create_vault("demo", "westeurope", true).await;
-    let v1 = env
-        .create_key("demo", "cmk", json!({"kty": "RSA", "key_size": 2048}))
-        .await;
+    // The customer's admin creates the vault and the RSA-2048 key with the official Python
+    // SDKs, which reach the vault at `localhost`.
+    let env = start(|raw| {
+        raw.vault_aliases.insert("localhost".into(), "demo".into());
+    })
+    .await;
+    let v1 = env.create_vault_and_key_with_python_sdk("demo", "cmk");
     let (principal, key) = env.create_account(ACCOUNT, "westeurope", "S0").await;
 
     // Upload on MMK: a binary dataset and a glossary; build, deploy and use a model.
