@@ -95,7 +95,13 @@ impl Accounts {
         };
         let (provider, vault) = match self.inner.providers.resolve(&settings.key_vault_uri) {
             Ok(found) => found,
-            Err(e) => return Ok(Check::Revoked(format!("cannot be reached: {e}"))),
+            // The server's configuration changed (a remote vault entry removed): an operator
+            // matter, never a reason to treat the key as revoked.
+            Err(e) => {
+                return Ok(Check::Unreachable(format!(
+                    "its vault is not configured here: {e}"
+                )))
+            }
         };
         let revoked = |err: ProviderError| -> Check {
             match err {
@@ -108,7 +114,8 @@ impl Accounts {
                     identity.object_id,
                     new_principal_hint(account, &identity)
                 )),
-                ProviderError::Invalid(m) => Check::Revoked(format!("cannot be used: {m}")),
+                ProviderError::OperationNotPermitted(m) => Check::Revoked(format!("cannot be used: {m}")),
+                ProviderError::Invalid(m) => Check::Unreachable(m),
             }
         };
         let mut key = KeyRef {

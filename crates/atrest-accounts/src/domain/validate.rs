@@ -242,7 +242,9 @@ pub(super) fn cmk_failure(
             key,
         }
         .into(),
-        ProviderError::Invalid(m) => CmkError::BadKeyReference(m).into(),
+        ProviderError::Invalid(m) | ProviderError::OperationNotPermitted(m) => {
+            CmkError::BadKeyReference(m).into()
+        }
         ProviderError::Transient(m) => Error::VaultUnreachable(m),
     }
 }

@@ -129,6 +129,7 @@ fn classify(err: atrest_vault::Error) -> ProviderError {
         E::VaultNotFound { .. } | E::ResourceNotFound { .. } => ProviderError::VaultNotFound,
         E::KeyNotFound { .. } | E::DeletedKeyNotFound { .. } => ProviderError::KeyNotFound,
         E::KeyDisabled { .. } => ProviderError::KeyDisabled,
+        e @ E::OperationNotPermitted { .. } => ProviderError::OperationNotPermitted(e.to_string()),
         E::Database(_) | E::Store(_) | E::Other(_) => {
             ProviderError::Transient("the vault service failed".into())
         }

@@ -98,7 +98,11 @@ pub enum ProviderError {
     /// The key is disabled.
     #[error("key disabled")]
     KeyDisabled,
-    /// The vault answered with something unusable.
+    /// The key's own `key_ops` no longer allow the operation (the customer changed them).
+    #[error("{0}")]
+    OperationNotPermitted(String),
+    /// The vault answered with something unusable or unexpected. Never taken as revocation:
+    /// only the causes above are, because revocation can end in deletion (`onKeyLoss`).
     #[error("vault error: {0}")]
     Invalid(String),
     /// Timeout, connection failure or 5xx: try again later.

@@ -100,18 +100,38 @@ impl RemoteProvider {
             .map_err(|e| ProviderError::Transient(transport(&e)))?;
         let status = response.status().as_u16();
         let value: Value = response.json().await.unwrap_or(Value::Null);
-        let message = value["error"]["message"].as_str().unwrap_or("").to_owned();
-        match status {
-            200..=299 => Ok(value),
-            _ if message.contains("disabled key") => Err(ProviderError::KeyDisabled),
-            401 | 403 => Err(ProviderError::Forbidden {
-                permission: permission_in(&message),
-            }),
-            404 if value["error"]["code"] == "VaultNotFound" => Err(ProviderError::VaultNotFound),
-            404 => Err(ProviderError::KeyNotFound),
-            408 | 429 | 500..=599 => Err(ProviderError::Transient(format!("HTTP {status}"))),
-            _ => Err(ProviderError::Invalid(format!("HTTP {status}: {message}"))),
+        classify(status, &value)
+    }
+}
+
+/// What a Key Vault answer means. Only a Key Vault error body (`{"error":{"code",…}}`) with
+/// a code that names one of the revocation causes is taken as revocation, since revocation can
+/// end in deletion (`onKeyLoss: delete`); an answer without such a body (a proxy's error page,
+/// a gateway) is an outage, and anything else unexpected is [`ProviderError::Invalid`].
+fn classify(status: u16, value: &Value) -> Result<Value, ProviderError> {
+    let code = value["error"]["code"].as_str();
+    let message = value["error"]["message"].as_str().unwrap_or("").to_owned();
+    match (status, code) {
+        (200..=299, _) => Ok(value.clone()),
+        (408 | 429 | 500..=599, _) => Err(ProviderError::Transient(format!("HTTP {status}"))),
+        (_, None) => Err(ProviderError::Transient(format!(
+            "HTTP {status} without a Key Vault error body"
+        ))),
+        _ if message.contains("disabled key") => Err(ProviderError::KeyDisabled),
+        (403, Some(_)) if message.contains("key_ops") || message.contains("not permitted") => {
+            Err(ProviderError::OperationNotPermitted(message))
         }
+        (403, Some(_)) => Err(ProviderError::Forbidden {
+            permission: permission_in(&message),
+        }),
+        (404, Some("VaultNotFound")) => Err(ProviderError::VaultNotFound),
+        (404, Some("KeyNotFound")) => Err(ProviderError::KeyNotFound),
+        (401, Some(_)) => Err(ProviderError::Invalid(format!(
+            "the vault did not accept the identity's token (HTTP 401: {message})"
+        ))),
+        (_, Some(code)) => Err(ProviderError::Invalid(format!(
+            "HTTP {status} {code}: {message}"
+        ))),
     }
 }
 
@@ -222,5 +242,66 @@ mod tests {
         let m = "The user, group or application 'appid=x' does not have keys unwrapKey permission on key vault 'v'.";
         assert_eq!(permission_in(m), "unwrapKey");
         assert_eq!(permission_in("nope"), "unknown");
+    }
+
+    fn kv_error(code: &str, message: &str) -> Value {
+        json!({"error": {"code": code, "message": message}})
+    }
+
+    #[test]
+    fn only_key_vault_errors_that_name_a_revocation_cause_are_revocation() {
+        let revocations = [
+            (404, kv_error("KeyNotFound", "A key with (name/id) k1 was not found in this key vault.")),
+            (404, kv_error("VaultNotFound", "No vault is served at host 'kv'")),
+            (403, kv_error("Forbidden", "The user, group or application 'appid=…' does not have keys unwrapKey permission on key vault 'kv'")),
+            (403, kv_error("Forbidden", "Operation unwrapKey is not allowed on a disabled key.")),
+            (403, kv_error("Forbidden", "Operation unwrapKey is not permitted on this key: it is not in the key's key_ops.")),
+        ];
+        for (status, body) in revocations {
+            let err = classify(status, &body).unwrap_err();
+            assert!(
+                !matches!(err, ProviderError::Invalid(_) | ProviderError::Transient(_)),
+                "{status} {body}: {err:?}"
+            );
+        }
+        let missing_permission = kv_error(
+            "Forbidden",
+            "The user, group or application does not have keys unwrapKey permission on key vault 'kv'",
+        );
+        assert!(matches!(
+            classify(403, &missing_permission).unwrap_err(),
+            ProviderError::Forbidden { permission } if permission == "unwrapKey"
+        ));
+    }
+
+    #[test]
+    fn anything_else_is_an_outage_or_unexpected_never_revocation() {
+        let html = Value::Null; // a body that is not JSON reads as Null
+        let outages = [
+            (404, html.clone()),
+            (403, html.clone()),
+            (401, html.clone()),
+            (502, html),
+            (503, kv_error("ServiceUnavailable", "busy")),
+            (429, kv_error("Throttled", "slow down")),
+        ];
+        for (status, body) in outages {
+            assert!(
+                matches!(classify(status, &body), Err(ProviderError::Transient(_))),
+                "{status} {body}"
+            );
+        }
+        let unexpected = [
+            (401, kv_error("Unauthorized", "AKV10032: Invalid issuer.")),
+            (404, kv_error("NotFound", "no such route")),
+            (400, kv_error("BadParameter", "bad")),
+            (409, kv_error("Conflict", "conflict")),
+        ];
+        for (status, body) in unexpected {
+            assert!(
+                matches!(classify(status, &body), Err(ProviderError::Invalid(_))),
+                "{status} {body}"
+            );
+        }
     }
 }
