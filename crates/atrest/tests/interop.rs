@@ -322,6 +322,32 @@ async fn changes_decide_the_next_call_after_the_rows_were_read() {
         let (status, body) = unwrap(rewrapped.clone()).await;
         assert_eq!(status, expected, "{body}");
     }
+    // The refused call is in the vault's audit log as denied, with who and what.
+    let url = format!("{sub_vault}/auditRecords?api-version=2023-07-01&top=1000");
+    let (status, records) = call(&client, Method::GET, &url, &op, None).await;
+    assert_eq!(status, 200, "{records}");
+    let denied: Vec<&Value> = records["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["result"] == "denied")
+        .collect();
+    assert_eq!(denied.len(), 1, "{records}");
+    assert_eq!(
+        (
+            denied[0]["operation"].as_str(),
+            denied[0]["principalId"].as_str(),
+            denied[0]["keyName"].as_str(),
+            denied[0]["status"].as_u64(),
+        ),
+        (
+            Some("KeyUnwrap"),
+            f.full["objectId"].as_str(),
+            Some("cached"),
+            Some(403)
+        ),
+        "{records}"
+    );
 
     // The key is deleted: not found.
     let (status, body) = call(
@@ -350,4 +376,123 @@ async fn changes_decide_the_next_call_after_the_rows_were_read() {
     assert_eq!(status, 200, "{body}");
     let (status, body) = wrap().await;
     assert_eq!(status, 401, "{body}");
+}
+
+/// Bad input on the Key Vault data plane gets a Key Vault error (`{"error":{"code","message"}}`)
+/// with a 4xx status: never a 500, never a plain-text rejection.
+#[tokio::test]
+async fn bad_input_gets_key_vault_errors() {
+    let f = fixture().await;
+    let client = f.server.client();
+    let base = f.server.url();
+    let token = common::token(
+        &f.server,
+        &client,
+        &f.tenant_id,
+        f.full["clientId"].as_str().unwrap(),
+        f.full["clientSecret"].as_str().unwrap(),
+        "https://vault.azure.net",
+    )
+    .await;
+    let (status, key) = call(
+        &client,
+        Method::POST,
+        &format!("{base}/keys/good/create?api-version=7.6"),
+        &token,
+        Some(json!({"kty": "RSA"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{key}");
+    let kid = key["key"]["kid"].as_str().unwrap();
+    let version = kid.rsplit('/').next().unwrap();
+    let unwrap_url = format!("{base}/keys/good/{version}/unwrapkey?api-version=7.6");
+
+    let cases: Vec<(&str, String, String, u16, &str)> = vec![
+        (
+            "malformed JSON",
+            format!("{base}/keys/k1/create?api-version=7.6"),
+            "{\"kty\": \"RSA\",".into(),
+            400,
+            "BadParameter",
+        ),
+        (
+            "wrong kty",
+            format!("{base}/keys/k1/create?api-version=7.6"),
+            json!({"kty": "EC", "crv": "P-256"}).to_string(),
+            400,
+            "BadParameter",
+        ),
+        (
+            "unknown api-version",
+            format!("{base}/keys/k1/create?api-version=1999-01-01"),
+            json!({"kty": "RSA"}).to_string(),
+            400,
+            "BadParameter",
+        ),
+        (
+            "bad base64url",
+            unwrap_url.clone(),
+            json!({"alg": "RSA-OAEP-256", "value": "not*base64url!"}).to_string(),
+            400,
+            "BadParameter",
+        ),
+        (
+            "unknown algorithm",
+            unwrap_url.clone(),
+            json!({"alg": "RSA1_5-ish", "value": "AAAA"}).to_string(),
+            400,
+            "BadParameter",
+        ),
+        (
+            "oversized body",
+            format!("{base}/keys/k1/create?api-version=7.6"),
+            format!(
+                "{{\"kty\": \"RSA\", \"tags\": {{\"t\": \"{}\"}}}}",
+                "x".repeat(300 * 1024)
+            ),
+            413,
+            "RequestEntityTooLarge",
+        ),
+    ];
+    for (what, url, body, status, code) in cases {
+        let response = client
+            .post(&url)
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let got = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        let value: Value = serde_json::from_str(&text)
+            .unwrap_or_else(|_| panic!("{what}: not a JSON error body: {got} {text}"));
+        assert_eq!(
+            (got, value["error"]["code"].as_str()),
+            (status, Some(code)),
+            "{what}: {value}"
+        );
+        let message = value["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            !message.is_empty(),
+            "{what}: the error says what is wrong: {value}"
+        );
+    }
+    // Nothing was created by the refused requests.
+    let (status, listed) = call(
+        &client,
+        Method::GET,
+        &format!("{base}/keys?api-version=7.6"),
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{listed}");
+    let names: Vec<&str> = listed["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().rsplit('/').next().unwrap())
+        .collect();
+    assert_eq!(names, vec!["good"], "{listed}");
 }
