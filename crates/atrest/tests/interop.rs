@@ -322,32 +322,40 @@ async fn changes_decide_the_next_call_after_the_rows_were_read() {
         let (status, body) = unwrap(rewrapped.clone()).await;
         assert_eq!(status, expected, "{body}");
     }
-    // The refused call is in the vault's audit log as denied, with who and what.
+    // Both refusals (disabled key, missing permission) are in the vault's audit log as
+    // denied, with who, what and why.
     let url = format!("{sub_vault}/auditRecords?api-version=2023-07-01&top=1000");
     let (status, records) = call(&client, Method::GET, &url, &op, None).await;
     assert_eq!(status, 200, "{records}");
-    let denied: Vec<&Value> = records["value"]
+    let denied: Vec<(&str, &str, &str, u64, &str)> = records["value"]
         .as_array()
         .unwrap()
         .iter()
         .filter(|r| r["result"] == "denied")
+        .map(|r| {
+            (
+                r["operation"].as_str().unwrap(),
+                r["principalId"].as_str().unwrap(),
+                r["keyName"].as_str().unwrap(),
+                r["status"].as_u64().unwrap(),
+                r["detail"].as_str().unwrap(),
+            )
+        })
         .collect();
-    assert_eq!(denied.len(), 1, "{records}");
-    assert_eq!(
-        (
-            denied[0]["operation"].as_str(),
-            denied[0]["principalId"].as_str(),
-            denied[0]["keyName"].as_str(),
-            denied[0]["status"].as_u64(),
-        ),
-        (
-            Some("KeyUnwrap"),
-            f.full["objectId"].as_str(),
-            Some("cached"),
-            Some(403)
-        ),
-        "{records}"
-    );
+    let full_id = f.full["objectId"].as_str().unwrap();
+    assert_eq!(denied.len(), 2, "{records}");
+    for (record, why) in denied
+        .iter()
+        .zip(["disabled key", "does not have keys unwrapKey permission"])
+    {
+        assert_eq!(&record.0[..], "KeyUnwrap", "{record:?}");
+        assert_eq!(
+            (record.1, record.2, record.3),
+            (full_id, "cached", 403),
+            "{record:?}"
+        );
+        assert!(record.4.contains(why), "{record:?} should say '{why}'");
+    }
 
     // The key is deleted: not found.
     let (status, body) = call(
