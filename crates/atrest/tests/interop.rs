@@ -348,7 +348,7 @@ async fn changes_decide_the_next_call_after_the_rows_were_read() {
         .iter()
         .zip(["disabled key", "does not have keys unwrapKey permission"])
     {
-        assert_eq!(&record.0[..], "KeyUnwrap", "{record:?}");
+        assert_eq!(record.0, "KeyUnwrap", "{record:?}");
         assert_eq!(
             (record.1, record.2, record.3),
             (full_id, "cached", 403),
