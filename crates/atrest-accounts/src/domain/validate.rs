@@ -24,6 +24,15 @@ impl Accounts {
         if account.location == "global" {
             return Err(CmkError::GlobalRegion.into());
         }
+        if let Some(client_id) = &settings.identity_client_id {
+            if !client_id.eq_ignore_ascii_case(&identity.client_id) {
+                return Err(CmkError::BadKeyReference(format!(
+                    "identityClientId '{client_id}' is not this account's system-assigned identity (client id '{}'); only the system-assigned identity can reach the key: omit identityClientId or give that client id",
+                    identity.client_id
+                ))
+                .into());
+            }
+        }
         self.check_sku_cmk(&account.sku)?;
         if self.inner.config.require_cmk_approval {
             let approved = self

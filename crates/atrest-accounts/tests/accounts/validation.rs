@@ -161,6 +161,16 @@ async fn every_validation_failure_is_named() {
         "wrapKey",
     )
     .await;
+    let mut other_identity = kv(&env, "demo", "good");
+    other_identity["identityClientId"] = json!("00000000-0000-0000-0000-000000000001");
+    expect_refused(
+        &env,
+        "acct",
+        other_identity,
+        "InvalidKeyVaultProperties",
+        "not this account's system-assigned identity",
+    )
+    .await;
     expect_refused(
         &env,
         "acct",
