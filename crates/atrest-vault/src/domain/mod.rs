@@ -13,6 +13,8 @@ mod management;
 mod policies;
 mod rotation;
 mod scheduler;
+#[cfg(test)]
+mod scheduler_tests;
 
 use std::sync::Arc;
 
