@@ -130,10 +130,7 @@ impl Accounts {
         if !info.enabled {
             return Ok(Check::Revoked("is disabled in its vault".into()));
         }
-        let warning = info
-            .exp
-            .filter(|exp| *exp <= self.now())
-            .map(|_| "keyExpired: the key has passed its expiry date; data stays readable, but rotate or extend the key".to_owned());
+        let warning = info.exp.and_then(|exp| expiry_warning(exp, self.now()));
         let wrapped_version = account.cmk_wrapped_version.clone().unwrap_or_default();
         key.version = Some(wrapped_version);
         let ak = match provider.unwrap(&identity, &key, &wrapped.bytes).await {
@@ -328,5 +325,23 @@ impl Accounts {
                 }
             });
         }
+    }
+}
+
+/// How long before a key's `exp` the account warns (Key Vault's default notification time).
+const NEAR_EXPIRY: i64 = 30 * 86_400;
+
+/// The account's warning about its key's expiry, as `code: message`. An expired key does not
+/// lock data (unwrapKey still works past `exp`), so this is a warning, never a revocation.
+fn expiry_warning(exp: i64, now: i64) -> Option<String> {
+    if exp <= now {
+        Some("keyExpired: the key has passed its expiry date; data stays readable, but rotate or extend the key".to_owned())
+    } else if exp - now <= NEAR_EXPIRY {
+        Some(format!(
+            "keyNearExpiry: the key expires at {}; rotate it or extend its expiry before then (data stays readable after, but an expired key cannot be chosen again)",
+            crate::model::rfc3339(exp)
+        ))
+    } else {
+        None
     }
 }

@@ -161,7 +161,12 @@ fn wire(state: &AccountsState, account: &Account) -> Value {
         status["vaultUnreachableSince"] = json!(rfc3339(since));
     }
     if let Some(w) = &account.key_warning {
-        status["warnings"] = json!([{"code": "KeyExpired", "message": w}]);
+        let (code, message) = match w.split_once(": ") {
+            Some(("keyNearExpiry", m)) => ("KeyNearExpiry", m),
+            Some(("keyExpired", m)) => ("KeyExpired", m),
+            _ => ("KeyWarning", w.as_str()),
+        };
+        status["warnings"] = json!([{"code": code, "message": message}]);
     }
     encryption["status"] = status;
     let identity = match &account.identity {

@@ -37,8 +37,35 @@ async fn key_loss_deletes_only_with_delete_and_expiry_only_warns() {
         keys.push(key);
     }
 
-    // An expired key keeps working, with a warning.
+    // A key that expires within 30 days: a warning on the account, data as before.
     let url = format!("{}/k", env.keys_url("demo"));
+    let soon = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 10 * 86_400;
+    let (status, v) = env
+        .kv(
+            Method::PATCH,
+            &url,
+            Some(json!({"attributes": {"exp": soon}})),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    poll(Duration::from_secs(10), "near-expiry warning", || async {
+        let (_, a) = env
+            .mgmt(Method::GET, &env.account_url("keeper"), None)
+            .await;
+        let warnings = &a["properties"]["encryption"]["status"]["warnings"];
+        (warnings[0]["code"] == "KeyNearExpiry").then_some(())
+    })
+    .await;
+    assert_eq!(
+        env.get_dataset("keeper", "d", &keys[0]).await,
+        (200, b"precious".to_vec())
+    );
+
+    // An expired key keeps working, with a warning.
     let (status, v) = env
         .kv(
             Method::PATCH,
