@@ -504,3 +504,138 @@ async fn bad_input_gets_key_vault_errors() {
         .collect();
     assert_eq!(names, vec!["good"], "{listed}");
 }
+
+/// The vault management rules: retention 7–90 days and fixed at creation, soft delete always
+/// on, purge protection irreversible, and a protected deleted vault not purgeable before its
+/// retention ends. Each refusal says why and changes nothing.
+#[tokio::test]
+async fn vault_management_rules_are_enforced() {
+    let f = fixture().await;
+    let client = f.server.client();
+    let base = f.server.url();
+    let op = operator_token(&f.server, &client).await;
+    let (status, subs) = call(
+        &client,
+        Method::GET,
+        &format!("{base}/subscriptions?api-version=2022-12-01"),
+        &op,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{subs}");
+    let sub = subs["value"][0]["subscriptionId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let vault_url = |name: &str| {
+        format!("{base}/subscriptions/{sub}/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/{name}?api-version=2023-07-01")
+    };
+    let spec = |extra: Value| {
+        let mut properties = json!({
+            "tenantId": f.tenant_id,
+            "sku": {"family": "A", "name": "standard"},
+            "accessPolicies": [],
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            properties[k] = v.clone();
+        }
+        json!({"location": "westeurope", "properties": properties})
+    };
+    let refused = |status: u16, value: &Value, needle: &str| {
+        assert_eq!(status, 400, "{value}");
+        assert_eq!(value["error"]["code"], "BadParameter", "{value}");
+        let message = value["error"]["message"].as_str().unwrap();
+        assert!(message.contains(needle), "'{needle}' in: {message}");
+    };
+
+    for (extra, needle) in [
+        (json!({"softDeleteRetentionInDays": 6}), "between 7 and 90"),
+        (json!({"softDeleteRetentionInDays": 91}), "between 7 and 90"),
+        (json!({"enableSoftDelete": false}), "enableSoftDelete"),
+    ] {
+        let (status, value) = call(
+            &client,
+            Method::PUT,
+            &vault_url("refused"),
+            &op,
+            Some(spec(extra)),
+        )
+        .await;
+        refused(status, &value, needle);
+    }
+    let (status, value) = call(&client, Method::GET, &vault_url("refused"), &op, None).await;
+    assert_eq!(status, 404, "nothing was created: {value}");
+
+    let protected = spec(json!({"softDeleteRetentionInDays": 7, "enablePurgeProtection": true}));
+    let (status, value) = call(
+        &client,
+        Method::PUT,
+        &vault_url("guarded"),
+        &op,
+        Some(protected),
+    )
+    .await;
+    assert!(status == 200 || status == 201, "{value}");
+    for (patch, needle) in [
+        (
+            json!({"properties": {"enablePurgeProtection": false}}),
+            "cannot be turned off",
+        ),
+        (
+            json!({"properties": {"softDeleteRetentionInDays": 30}}),
+            "only be set when the vault is created",
+        ),
+    ] {
+        let (status, value) = call(
+            &client,
+            Method::PATCH,
+            &vault_url("guarded"),
+            &op,
+            Some(patch),
+        )
+        .await;
+        refused(status, &value, needle);
+    }
+    let (_, value) = call(&client, Method::GET, &vault_url("guarded"), &op, None).await;
+    assert_eq!(
+        (
+            &value["properties"]["enablePurgeProtection"],
+            &value["properties"]["softDeleteRetentionInDays"]
+        ),
+        (&json!(true), &json!(7)),
+        "{value}"
+    );
+
+    let (status, value) = call(&client, Method::DELETE, &vault_url("guarded"), &op, None).await;
+    assert_eq!(status, 200, "{value}");
+    let deleted = format!("{base}/subscriptions/{sub}/providers/Microsoft.KeyVault/locations/westeurope/deletedVaults/guarded");
+    let (status, value) = call(
+        &client,
+        Method::POST,
+        &format!("{deleted}/purge?api-version=2023-07-01"),
+        &op,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, value["error"]["code"].as_str()),
+        (403, Some("Forbidden")),
+        "{value}"
+    );
+    assert!(
+        value["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("purge protection"),
+        "{value}"
+    );
+    let (status, value) = call(
+        &client,
+        Method::GET,
+        &format!("{deleted}?api-version=2023-07-01"),
+        &op,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "still recoverable: {value}");
+}

@@ -482,7 +482,8 @@ pub(super) fn apply_patch(vault: &mut Vault, patch: VaultPatch, now: i64) -> Res
                 "softDeleteRetentionInDays must be between 7 and 90, not {days}"
             )));
         }
-        if days != vault.retention_days && vault.created != now {
+        // A new vault starts with the requested value, so only a later change differs.
+        if days != vault.retention_days {
             return Err(Error::bad(
                 "softDeleteRetentionInDays can only be set when the vault is created",
             ));
