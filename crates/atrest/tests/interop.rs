@@ -639,3 +639,141 @@ async fn vault_management_rules_are_enforced() {
     .await;
     assert_eq!(status, 200, "still recoverable: {value}");
 }
+
+/// A key backup is sealed and bound to its tenant: a modified blob, or a blob taken to a vault
+/// of another tenant, is refused and restores nothing; the untouched blob restores.
+#[tokio::test]
+async fn backups_are_tamper_evident_and_stay_in_their_tenant() {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let server = Server::start(&[
+        "--vault-alias",
+        "localhost=alpha",
+        "--vault-alias",
+        "127.0.0.1=beta",
+    ]);
+    let client = server.client();
+    let op = operator_token(&server, &client).await;
+    let base = server.url();
+    let port = server.port;
+    // One tenant per vault, each with a principal that owns its subscription and vault.
+    let mut vault_tokens = Vec::new();
+    for (tenant_name, vault) in [("first", "alpha"), ("second", "beta")] {
+        let (_, tenant) = call(
+            &client,
+            Method::POST,
+            &format!("{base}/admin/tenants"),
+            &op,
+            Some(json!({"displayName": tenant_name})),
+        )
+        .await;
+        let tenant_id = tenant["tenantId"].as_str().unwrap().to_owned();
+        let (_, sp) = call(
+            &client,
+            Method::POST,
+            &format!("{base}/admin/tenants/{tenant_id}/servicePrincipals"),
+            &op,
+            Some(json!({"displayName": "admin"})),
+        )
+        .await;
+        let (_, sub) = call(
+            &client,
+            Method::POST,
+            &format!("{base}/admin/tenants/{tenant_id}/subscriptions"),
+            &op,
+            Some(json!({"displayName": "prod", "ownerObjectId": sp["objectId"]})),
+        )
+        .await;
+        let url = format!(
+            "{base}/subscriptions/{}/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/{vault}?api-version=2023-07-01",
+            sub["subscriptionId"].as_str().unwrap()
+        );
+        let body = json!({"location": "westeurope", "properties": {
+            "tenantId": tenant_id, "sku": {"family": "A", "name": "standard"},
+            "accessPolicies": [{"tenantId": tenant_id, "objectId": sp["objectId"], "permissions": {"keys": ["all"]}}]}});
+        let (status, value) = call(&client, Method::PUT, &url, &op, Some(body)).await;
+        assert!(status == 200 || status == 201, "{value}");
+        let token = common::token(
+            &server,
+            &client,
+            &tenant_id,
+            sp["clientId"].as_str().unwrap(),
+            sp["clientSecret"].as_str().unwrap(),
+            "https://vault.azure.net",
+        )
+        .await;
+        vault_tokens.push(token);
+    }
+    let alpha = |path: &str| format!("https://localhost:{port}{path}?api-version=7.6");
+    let beta = |path: &str| format!("https://127.0.0.1:{port}{path}?api-version=7.6");
+    let (first, second) = (&vault_tokens[0], &vault_tokens[1]);
+
+    let (status, key) = call(
+        &client,
+        Method::POST,
+        &alpha("/keys/k/create"),
+        first,
+        Some(json!({"kty": "RSA"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{key}");
+    let (status, backup) = call(&client, Method::POST, &alpha("/keys/k/backup"), first, None).await;
+    assert_eq!(status, 200, "{backup}");
+    let blob = b64.decode(backup["value"].as_str().unwrap()).unwrap();
+
+    // Into the other tenant's vault: refused, nothing restored.
+    let restore = |url: String, token: &str, blob: &[u8]| {
+        let (client, token, body) = (
+            client.clone(),
+            token.to_owned(),
+            json!({"value": b64.encode(blob)}),
+        );
+        async move { call(&client, Method::POST, &url, &token, Some(body)).await }
+    };
+    let (status, value) = restore(beta("/keys/restore"), second, &blob).await;
+    assert_eq!(
+        (status, value["error"]["code"].as_str()),
+        (400, Some("BadParameter")),
+        "{value}"
+    );
+    assert!(
+        value["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("another tenant"),
+        "{value}"
+    );
+    let (status, value) = call(&client, Method::GET, &beta("/keys/k"), second, None).await;
+    assert_eq!(status, 404, "{value}");
+
+    // Make room in alpha, then: every single-byte change is refused; the original restores.
+    let (status, value) = call(&client, Method::DELETE, &alpha("/keys/k"), first, None).await;
+    assert_eq!(status, 200, "{value}");
+    let (status, value) = call(
+        &client,
+        Method::DELETE,
+        &alpha("/deletedkeys/k"),
+        first,
+        None,
+    )
+    .await;
+    assert_eq!(status, 204, "{value}");
+    for position in [0, blob.len() / 2, blob.len() - 1] {
+        let mut tampered = blob.clone();
+        tampered[position] ^= 0x01;
+        let (status, value) = restore(alpha("/keys/restore"), first, &tampered).await;
+        assert_eq!(
+            (status, value["error"]["code"].as_str()),
+            (400, Some("BadParameter")),
+            "byte {position}: {value}"
+        );
+    }
+    let (status, value) = call(&client, Method::GET, &alpha("/keys/k"), first, None).await;
+    assert_eq!(status, 404, "no tampered blob restored anything: {value}");
+    let (status, restored) = restore(alpha("/keys/restore"), first, &blob).await;
+    assert_eq!(status, 200, "{restored}");
+    assert_eq!(
+        restored["key"]["n"], key["key"]["n"],
+        "the same key material came back"
+    );
+}
