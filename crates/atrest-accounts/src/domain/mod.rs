@@ -144,24 +144,41 @@ impl Accounts {
         &self.inner.ring
     }
 
-    /// Rotates the platform key (operator only) and rewraps every platform-wrapped account
-    /// key: one small write per account, no data re-encrypted. Returns the new version.
+    /// Rotates the platform key (operator only) and starts rewrapping every platform-wrapped
+    /// account key in the background: one small write per account, in batches, no data
+    /// re-encrypted. Returns the new version at once; [`Self::platform_key_status`] shows the
+    /// progress. Interrupted (a crash, a restart), the rewrap resumes at the next key check.
     pub async fn rotate_platform_key(&self, caller: &Principal) -> Result<i64, Error> {
-        if !caller.is_operator() {
-            return Err(Error::Forbidden(
-                "only the operator can rotate the platform key".into(),
-            ));
-        }
+        require_operator(caller, "rotate the platform key")?;
         let version = self.inner.ring.rotate().await?;
-        let moved = self.inner.ring.rewrap_all().await?;
-        self.audit_system(
-            "platform",
-            None,
-            "platformKeyRotate",
-            &format!("version {version}; {moved} keys rewrapped"),
-        )
-        .await?;
+        let accounts = self.clone();
+        tokio::spawn(async move {
+            let outcome = accounts.inner.ring.rewrap_all().await;
+            let detail = match &outcome {
+                Ok(moved) => format!("version {version}; {moved} keys rewrapped"),
+                Err(err) => format!(
+                    "version {version}; rewrap interrupted ({err}), resumes at the next key check"
+                ),
+            };
+            if let Err(err) = &outcome {
+                tracing::error!(error = %err, "platform key rewrap interrupted");
+            }
+            if let Err(err) = accounts
+                .audit_system("platform", None, "platformKeyRotate", &detail)
+                .await
+            {
+                tracing::error!(error = %err, "audit of the platform key rotation failed");
+            }
+        });
         Ok(version)
+    }
+
+    /// The current platform key version and how many keys still wait to be rewrapped under
+    /// it (operator only).
+    pub async fn platform_key_status(&self, caller: &Principal) -> Result<(i64, i64), Error> {
+        require_operator(caller, "read the platform key status")?;
+        let (version, _) = self.inner.ring.current();
+        Ok((version, self.inner.ring.pending_rewraps().await?))
     }
 
     fn pool(&self) -> &sqlx::SqlitePool {
@@ -286,4 +303,12 @@ impl Accounts {
 
 fn truncate(message: &str) -> String {
     message.chars().take(300).collect()
+}
+
+fn require_operator(caller: &Principal, what: &str) -> Result<(), Error> {
+    if caller.is_operator() {
+        Ok(())
+    } else {
+        Err(Error::Forbidden(format!("only the operator can {what}")))
+    }
 }

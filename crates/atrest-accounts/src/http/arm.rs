@@ -327,5 +327,20 @@ pub(crate) async fn rotate_platform_key(
     MgmtCaller(caller): MgmtCaller,
 ) -> Result<Response> {
     let version = state.accounts.rotate_platform_key(&caller).await?;
-    Ok(Json(json!({"version": version})).into_response())
+    let location = "/admin/platformKeys";
+    Ok((
+        StatusCode::ACCEPTED,
+        [(axum::http::header::LOCATION, location)],
+        Json(json!({"version": version, "status": location})),
+    )
+        .into_response())
+}
+
+/// `GET /admin/platformKeys`: the current version and the rewrap still to do.
+pub(crate) async fn platform_key_status(
+    State(state): State<AccountsState>,
+    MgmtCaller(caller): MgmtCaller,
+) -> Result<Response> {
+    let (version, pending) = state.accounts.platform_key_status(&caller).await?;
+    Ok(Json(json!({"version": version, "pendingRewraps": pending})).into_response())
 }

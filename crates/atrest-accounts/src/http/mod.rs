@@ -62,6 +62,7 @@ where
             &format!("{ACCOUNTS}/{{name}}/regenerateKey"),
             post(arm::regenerate_key),
         )
+        .route("/admin/platformKeys", get(arm::platform_key_status))
         .route("/admin/platformKeys/rotate", post(arm::rotate_platform_key))
         .route(
             &format!("{DATA}/models"),

@@ -201,6 +201,19 @@ impl PlatformKeys {
         Ok(rows.len() + lists.len())
     }
 
+    /// How many account keys and blocklist names are still wrapped under an older version.
+    pub async fn pending_rewraps(&self) -> Result<i64, Error> {
+        let (current, _) = self.current();
+        let (pending,): (i64,) = sqlx::query_as(
+            "SELECT (SELECT count(*) FROM accounts WHERE mmk_version IS NOT NULL AND mmk_version < ?1) \
+             + (SELECT count(*) FROM blocklists WHERE mmk_version < ?1)",
+        )
+        .bind(current)
+        .fetch_one(self.db.pool())
+        .await?;
+        Ok(pending)
+    }
+
     /// Rewraps until nothing is left under an older version.
     pub async fn rewrap_all(&self) -> Result<usize, Error> {
         let mut total = 0;

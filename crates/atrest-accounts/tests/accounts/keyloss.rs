@@ -162,10 +162,24 @@ async fn platform_key_rotation_rewraps_account_keys_only() {
         .collect();
     let url = format!("{}/admin/platformKeys/rotate", env.base);
     let (status, v) = call(&env.client, Method::POST, &url, &env.operator, None).await;
-    assert_eq!(status, 200, "{v}");
+    assert_eq!(status, 202, "{v}");
     assert_eq!(v["version"], 2);
     let (status, _) = call(&env.client, Method::POST, &url, &env.mgmt, None).await;
     assert_eq!(status, 403, "only the operator rotates the platform key");
+    // The rewrap runs in the background; the status shows when it is done.
+    let status_url = format!("{}/admin/platformKeys", env.base);
+    poll(Duration::from_secs(10), "platform key rewrap", || async {
+        let (status, v) = call(&env.client, Method::GET, &status_url, &env.operator, None).await;
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(v["version"], 2, "{v}");
+        (v["pendingRewraps"] == 0).then_some(())
+    })
+    .await;
+    let (status, _) = call(&env.client, Method::GET, &status_url, &env.mgmt, None).await;
+    assert_eq!(
+        status, 403,
+        "only the operator reads the platform key status"
+    );
     let after: Vec<Vec<u8>> = std::fs::read_dir(&blob_dir)
         .unwrap()
         .map(|e| std::fs::read(e.unwrap().path()).unwrap())
