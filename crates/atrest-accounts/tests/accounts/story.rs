@@ -1,7 +1,7 @@
 //! The seed story, end to end over HTTPS: vault and RSA-2048 key (made with the official
 //! Python SDKs), account, upload, enable CMK, read back, rotate, update version, change key,
 //! revoke five ways (403 within 1 s, event-driven) and restore (data back, deployments not),
-//! switch to MMK, delete.
+//! move to a key in another vault, switch to MMK, delete.
 
 use std::time::Duration;
 
@@ -367,6 +367,25 @@ async fn seed_story() {
         || async { readable(&env, &key, &data).await.then_some(()) },
     )
     .await;
+
+    // Another vault: the account moves to its key in one rewrap.
+    env.create_vault("other", "westeurope", true).await;
+    env.create_key("other", "cmk3", json!({"kty": "RSA", "key_size": 2048}))
+        .await;
+    env.grant("other", &new_principal, "add").await;
+    let kv3 = json!({"keyVaultUri": format!("https://other.vault.atrest.localhost:{}/keys/cmk3", env.port())});
+    let (status, a) = env.set_cmk(ACCOUNT, kv3).await;
+    assert_eq!(status, 200, "{a}");
+    let current = a["properties"]["encryption"]["keyVaultProperties"]
+        ["currentVersionedKeyIdentifier"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        current.starts_with("https://other.vault.atrest.localhost")
+            && current.contains("/keys/cmk3/"),
+        "{a}"
+    );
+    assert!(readable(&env, &key, &data).await);
 
     // Back to MMK, then delete (crypto-shred).
     let (status, a) = env
