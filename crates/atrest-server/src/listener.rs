@@ -14,6 +14,7 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
+use tower_http::metrics::in_flight_requests::{InFlightRequestsCounter, InFlightRequestsLayer};
 
 /// How long a TLS handshake may take before the connection is dropped.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -29,6 +30,9 @@ pub(crate) async fn serve_tls(
     let listener = TcpListener::from_std(listener)?;
     let acceptor = TlsAcceptor::from(tls);
     let graceful = GracefulShutdown::new();
+    // Requests count as in flight until their response body is sent (streaming downloads too).
+    let (in_flight_layer, in_flight) = InFlightRequestsLayer::pair();
+    let router = router.layer(in_flight_layer);
     loop {
         let (tcp, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -61,11 +65,23 @@ pub(crate) async fn serve_tls(
         });
     }
     drop(listener);
-    if tokio::time::timeout(grace, graceful.shutdown())
-        .await
-        .is_err()
-    {
+    // Every connection has been told to finish (HTTP/1 closes when idle, HTTP/2 gets GOAWAY).
+    // Done when they have all closed or, sooner, when no request is left in flight: an HTTP/2
+    // client may keep its idle connection open after GOAWAY, and that must not hold us up.
+    let drained = async {
+        tokio::select! {
+            () = graceful.shutdown() => {}
+            () = no_request_in_flight(&in_flight) => {}
+        }
+    };
+    if tokio::time::timeout(grace, drained).await.is_err() {
         tracing::warn!("requests still running after {grace:?}; closing them");
     }
     Ok(())
+}
+
+async fn no_request_in_flight(in_flight: &InFlightRequestsCounter) {
+    while in_flight.get() > 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }

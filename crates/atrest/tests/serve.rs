@@ -198,3 +198,31 @@ async fn operator_builds_a_tenant_whose_principal_gets_tokens() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn data_dir_from_the_environment_and_ctrl_c_stops_cleanly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data_dir = tmp.path().join("from-env");
+    let server = Server::start_with_data_dir_env(&data_dir);
+    assert!(data_dir.join("operator.json").exists());
+    assert!(
+        server
+            .banner
+            .iter()
+            .any(|line| line.contains(data_dir.to_str().unwrap())),
+        "the banner names the data directory: {:?}",
+        server.banner
+    );
+    // The client keeps its (HTTP/2) connection open and idle while the server stops.
+    let client = server.client();
+    operator_token(&server, &client).await;
+    let asked = std::time::Instant::now();
+    let status = server.stop_with("INT");
+    assert!(status.success(), "Ctrl-C is a clean exit: {status:?}");
+    assert!(
+        asked.elapsed() < std::time::Duration::from_secs(5),
+        "an idle connection must not hold shutdown for the 10 s grace period (took {:?})",
+        asked.elapsed()
+    );
+    drop(client);
+}

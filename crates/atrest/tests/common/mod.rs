@@ -35,12 +35,29 @@ impl Server {
 
     /// Starts `atrest serve` on an existing (or new) data directory and the given address.
     pub fn start_on(data_dir: &Path, listen: &str, extra: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_atrest"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_atrest"));
+        command
             .arg("serve")
             .arg("--data-dir")
             .arg(data_dir)
-            .args(["--listen", listen, "--log", "warn"])
-            .args(extra)
+            .args(["--listen", listen])
+            .args(extra);
+        Self::spawn(command, data_dir)
+    }
+
+    /// Starts `atrest serve` with its data directory given only by `ATREST_DATA_DIR`.
+    pub fn start_with_data_dir_env(data_dir: &Path) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_atrest"));
+        command
+            .arg("serve")
+            .env("ATREST_DATA_DIR", data_dir)
+            .args(["--listen", "127.0.0.1:0"]);
+        Self::spawn(command, data_dir)
+    }
+
+    fn spawn(mut command: Command, data_dir: &Path) -> Self {
+        let mut child = command
+            .args(["--log", "warn"])
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -96,9 +113,16 @@ impl Server {
     }
 
     /// Sends SIGTERM and waits for a clean exit.
-    pub fn stop(mut self) -> std::process::ExitStatus {
+    pub fn stop(self) -> std::process::ExitStatus {
+        self.stop_with("TERM")
+    }
+
+    /// Sends `signal` (`TERM`, `INT` as Ctrl-C does) and waits for the process to exit.
+    pub fn stop_with(mut self, signal: &str) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let _ = Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status();
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -106,7 +130,7 @@ impl Server {
             }
             assert!(
                 Instant::now() < deadline,
-                "server did not stop after SIGTERM"
+                "server did not stop after SIG{signal}"
             );
             std::thread::sleep(Duration::from_millis(20));
         }
