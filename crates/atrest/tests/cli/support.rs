@@ -37,6 +37,11 @@ impl User {
     }
 
     pub(crate) fn run(&self, args: &[&str]) -> Run {
+        self.run_with(args, &[])
+    }
+
+    /// Runs with extra environment variables (set after the ones cleared for isolation).
+    pub(crate) fn run_with(&self, args: &[&str], vars: &[(&str, &str)]) -> Run {
         let out: Output = Command::new(env!("CARGO_BIN_EXE_atrest"))
             .args(args)
             .env("ATREST_CONFIG_DIR", self.config.path())
@@ -46,6 +51,7 @@ impl User {
             .env_remove("ATREST_OUTPUT")
             .env_remove("ATREST_DATA_DIR")
             .env_remove("ATREST_CLIENT_SECRET")
+            .envs(vars.iter().copied())
             .output()
             .expect("run atrest");
         Run {

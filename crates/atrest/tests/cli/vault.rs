@@ -147,3 +147,102 @@ fn vault_and_keys_through_the_cli() {
     user.ok(&["vault", "recover", "demo"]);
     user.ok(&["vault", "show", "demo"]);
 }
+
+/// The rest of the key and vault lifecycle: sign-in with flags and ATREST_CLIENT_SECRET,
+/// a vault without purge protection, import of your own RSA key (PEM), backup, purge and
+/// restore, and purging a deleted vault.
+#[test]
+fn import_purge_restore_and_login_with_flags() {
+    use aws_lc_rs::encoding::AsDer;
+    use base64::Engine as _;
+    let server = Server::start(&[]);
+    let user = customer(&server);
+    let creds: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(user.file("admin.json")).unwrap()).unwrap();
+    let ca = server.ca_path();
+    let login = user.run_with(
+        &[
+            "login",
+            "--profile",
+            "flags",
+            "--tenant",
+            creds["tenantId"].as_str().unwrap(),
+            "--client-id",
+            creds["clientId"].as_str().unwrap(),
+            "--cacert",
+            ca.to_str().unwrap(),
+        ],
+        &[(
+            "ATREST_CLIENT_SECRET",
+            creds["clientSecret"].as_str().unwrap(),
+        )],
+    );
+    assert_eq!(login.code, 0, "{}{}", login.stdout, login.stderr);
+    fn with<'a>(args: &[&'a str]) -> Vec<&'a str> {
+        let mut all = args.to_vec();
+        all.extend(["--profile", "flags"]);
+        all
+    }
+
+    let vault = user.ok(&with(&[
+        "vault",
+        "create",
+        "scratch",
+        "--location",
+        "westeurope",
+        "--no-purge-protection",
+    ]));
+    assert_eq!(vault["properties"]["enablePurgeProtection"], false);
+
+    // Bring your own key: a PKCS#8 PEM made here.
+    let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
+    let der = AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(&pair).unwrap();
+    let pem = format!(
+        "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+        base64::engine::general_purpose::STANDARD.encode(der.as_ref())
+    );
+    let pem_file = user.file("byok.pem");
+    std::fs::write(&pem_file, pem).unwrap();
+    let imported = user.ok(&with(&[
+        "key",
+        "import",
+        "byok",
+        "--vault",
+        "scratch",
+        "--file",
+        pem_file.to_str().unwrap(),
+    ]));
+    assert_eq!(imported["key"]["kty"], "RSA", "{imported}");
+
+    let backup = user.file("byok.backup");
+    user.ok(&with(&[
+        "key",
+        "backup",
+        "byok",
+        "--vault",
+        "scratch",
+        "--file",
+        backup.to_str().unwrap(),
+    ]));
+    user.ok(&with(&["key", "delete", "byok", "--vault", "scratch"]));
+    user.ok(&with(&["key", "purge", "byok", "--vault", "scratch"]));
+    let listed = user.ok(&with(&["key", "list", "--vault", "scratch", "--deleted"]));
+    assert_eq!(listed.as_array().unwrap().len(), 0, "{listed}");
+    let restored = user.ok(&with(&[
+        "key",
+        "restore",
+        "--vault",
+        "scratch",
+        "--file",
+        backup.to_str().unwrap(),
+    ]));
+    assert_eq!(
+        restored["key"]["n"], imported["key"]["n"],
+        "the same key came back"
+    );
+
+    user.ok(&with(&["vault", "delete", "scratch"]));
+    user.ok(&with(&["vault", "purge", "scratch"]));
+    let deleted = user.ok(&with(&["vault", "list", "--deleted"]));
+    assert_eq!(deleted.as_array().unwrap().len(), 0, "{deleted}");
+}
