@@ -203,6 +203,50 @@ fn accounts_data_and_customer_managed_keys_through_the_cli() {
         off["identity"]["principalId"].is_null() || off["identity"]["type"] == "None",
         "{off}"
     );
+    // On again: a new principal. A key URI with --grant-access gives it access; then a pinned
+    // version by vault and key name.
+    let on = user.ok(&["account", "identity", "enable", "translator"]);
+    let new_identity = on["identity"]["principalId"].as_str().unwrap().to_owned();
+    assert_ne!(
+        new_identity, identity,
+        "a re-enabled identity is a new principal"
+    );
+    let vault_uri = vault["properties"]["vaultUri"].as_str().unwrap();
+    let key_uri = format!("{}/keys/cmk", vault_uri.trim_end_matches('/'));
+    let by_uri = user.ok(&[
+        "account",
+        "encryption",
+        "set",
+        "translator",
+        "--key-uri",
+        &key_uri,
+        "--grant-access",
+    ]);
+    assert_eq!(
+        by_uri["properties"]["encryption"]["keySource"], "Microsoft.KeyVault",
+        "{by_uri}"
+    );
+    let kid = user.ok(&["key", "show", "cmk", "--vault", "demo"])["key"]["kid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let version = kid.rsplit('/').next().unwrap();
+    let pinned = user.ok(&[
+        "account",
+        "encryption",
+        "set",
+        "translator",
+        "--vault",
+        "demo",
+        "--key",
+        "cmk",
+        "--version",
+        version,
+    ]);
+    assert_eq!(
+        pinned["properties"]["encryption"]["keyVaultProperties"]["keyVersion"], version,
+        "{pinned}"
+    );
     user.ok(&["data", "delete", "translator", "big"]);
     user.ok(&["account", "delete", "translator"]);
     user.fails(&["account", "show", "translator"], 3);
