@@ -4,6 +4,7 @@
 
 mod access;
 mod api_keys;
+mod audit_view;
 mod cmk;
 mod data;
 mod layers;

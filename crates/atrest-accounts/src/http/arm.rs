@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -343,4 +343,24 @@ pub(crate) async fn platform_key_status(
 ) -> Result<Response> {
     let (version, pending) = state.accounts.platform_key_status(&caller).await?;
     Ok(Json(json!({"version": version, "pendingRewraps": pending})).into_response())
+}
+
+/// `GET …/accounts/{name}/auditRecords?after=&top=`: the account's audit records (Owner).
+pub(crate) async fn audit_records(
+    State(state): State<AccountsState>,
+    MgmtCaller(caller): MgmtCaller,
+    Path((sub, rg, name)): Path<(String, String, String)>,
+    Query(query): Query<AuditRecordsQuery>,
+) -> Result<Response> {
+    let records = state
+        .accounts
+        .audit_records(&caller, &sub, &rg, &name, query.after, query.top)
+        .await?;
+    Ok(Json(json!({ "value": records })).into_response())
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct AuditRecordsQuery {
+    after: Option<i64>,
+    top: Option<u32>,
 }

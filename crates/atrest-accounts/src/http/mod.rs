@@ -62,6 +62,10 @@ where
             &format!("{ACCOUNTS}/{{name}}/regenerateKey"),
             post(arm::regenerate_key),
         )
+        .route(
+            &format!("{ACCOUNTS}/{{name}}/auditRecords"),
+            get(arm::audit_records),
+        )
         .route("/admin/platformKeys", get(arm::platform_key_status))
         .route("/admin/platformKeys/rotate", post(arm::rotate_platform_key))
         .route(

@@ -181,7 +181,7 @@ async fn speech_data_lives_encrypted_in_the_customers_container() {
     }
 
     // Where data is stored is the Owner's decision (as Speech BYOS is in Azure).
-    let contributor = principal_with_role(&env, "Contributor").await;
+    let contributor = crate::common::principal_with_role(&env, "Contributor").await;
     let (status, v) = crate::common::call(
         &env.client,
         Method::PUT,
@@ -267,44 +267,6 @@ async fn speech_data_lives_encrypted_in_the_customers_container() {
         .await;
     assert_eq!(status, 200);
     assert!(azurite.blobs().as_object().unwrap().is_empty());
-}
-
-/// A new service principal of the customer's tenant with `role` on its subscription; returns
-/// its management token.
-async fn principal_with_role(env: &crate::common::Env, role: &str) -> String {
-    let (_, sp) = crate::common::call(
-        &env.client,
-        Method::POST,
-        &format!(
-            "{}/admin/tenants/{}/servicePrincipals",
-            env.base, env.tenant
-        ),
-        &env.operator,
-        Some(json!({"displayName": "helper"})),
-    )
-    .await;
-    let oid = sp["objectId"].as_str().unwrap();
-    let (status, v) = crate::common::call(
-        &env.client,
-        Method::PUT,
-        &format!(
-            "{}/subscriptions/{}/providers/Microsoft.Authorization/roleAssignments/{oid}",
-            env.base, env.sub
-        ),
-        &env.operator,
-        Some(json!({"properties": {"roleDefinitionName": role, "principalId": oid}})),
-    )
-    .await;
-    assert_eq!(status, 200, "{v}");
-    crate::common::token(
-        &env.client,
-        &env.base,
-        &env.tenant,
-        sp["clientId"].as_str().unwrap(),
-        sp["clientSecret"].as_str().unwrap(),
-        "https://management.azure.com",
-    )
-    .await
 }
 
 fn base64_decode(text: &str) -> Vec<u8> {

@@ -441,3 +441,41 @@ where
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// A new service principal of the customer's tenant with `role` on its subscription; returns
+/// its management token.
+pub(crate) async fn principal_with_role(env: &Env, role: &str) -> String {
+    let (_, sp) = call(
+        &env.client,
+        Method::POST,
+        &format!(
+            "{}/admin/tenants/{}/servicePrincipals",
+            env.base, env.tenant
+        ),
+        &env.operator,
+        Some(json!({"displayName": "helper"})),
+    )
+    .await;
+    let oid = sp["objectId"].as_str().unwrap();
+    let (status, v) = call(
+        &env.client,
+        Method::PUT,
+        &format!(
+            "{}/subscriptions/{}/providers/Microsoft.Authorization/roleAssignments/{oid}",
+            env.base, env.sub
+        ),
+        &env.operator,
+        Some(json!({"properties": {"roleDefinitionName": role, "principalId": oid}})),
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    token(
+        &env.client,
+        &env.base,
+        &env.tenant,
+        sp["clientId"].as_str().unwrap(),
+        sp["clientSecret"].as_str().unwrap(),
+        "https://management.azure.com",
+    )
+    .await
+}

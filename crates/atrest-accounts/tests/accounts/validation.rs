@@ -350,6 +350,22 @@ async fn roles_and_tenants_are_enforced() {
     )
     .await;
     assert_eq!(status, 401);
+    // The account's audit records are for Owners: a Contributor is refused.
+    let audit_url = format!("{}/auditRecords", env.account_url("mine"));
+    let (status, records) = env.mgmt(Method::GET, &audit_url, None).await;
+    assert_eq!(status, 200, "{records}");
+    assert_eq!(
+        records["value"][0]["operation"], "AccountCreate",
+        "{records}"
+    );
+    let contributor = crate::common::principal_with_role(&env, "Contributor").await;
+    let (status, err) =
+        crate::common::call(&env.client, Method::GET, &audit_url, &contributor, None).await;
+    assert_eq!(status, 403, "{err}");
+    assert!(
+        err["error"]["message"].as_str().unwrap().contains("Owner"),
+        "{err}"
+    );
     // Data plane: a wrong key is 401; a Contributor's service token works.
     let resp = env
         .data(Method::GET, "mine", "datasets", "wrong")

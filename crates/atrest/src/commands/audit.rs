@@ -1,6 +1,7 @@
 //! `atrest audit`: the hash-chained audit log.
 //!
-//! `list` reads a vault's records (`GET …/Microsoft.KeyVault/vaults/{name}/auditRecords`).
+//! `list` reads a vault's records (`GET …/Microsoft.KeyVault/vaults/{name}/auditRecords`) or an
+//! account's (`GET …/Microsoft.CognitiveServices/accounts/{name}/auditRecords`).
 //! `verify` asks the server to check the whole chain: `GET /admin/audit/verify` (operator),
 //! answering `{"verified": bool, "records": N, "brokenAt"?: SEQ, "reason"?: "…"}`.
 
@@ -35,13 +36,18 @@ const VERIFY_COLUMNS: &[Column] = &[
 /// `atrest audit …`.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// List a vault's audit records: who did what to which key version, with what result.
+    /// List a vault's audit records (who did what to which key version, with what result)
+    /// or an account's (its key changes, key checks and revocations).
     ///
     /// Example: atrest audit list --vault demo --top 20
+    /// Example: atrest audit list --account translator
     List {
         /// Vault name.
+        #[arg(long, required_unless_present = "account", conflicts_with = "account")]
+        vault: Option<String>,
+        /// Account name.
         #[arg(long)]
-        vault: String,
+        account: Option<String>,
         /// Only records after this sequence number.
         #[arg(long, value_name = "SEQ")]
         after: Option<i64>,
@@ -60,10 +66,22 @@ pub(crate) enum Command {
 pub(crate) async fn run(command: Command, ctx: &Context) -> Result<()> {
     let api = ctx.api()?;
     match command {
-        Command::List { vault, after, top } => {
+        Command::List {
+            vault,
+            account,
+            after,
+            top,
+        } => {
             let sub = subscription_id(ctx).await?;
+            let resource = match (vault, account) {
+                (Some(vault), _) => format!("Microsoft.KeyVault/vaults/{vault}"),
+                (None, Some(account)) => {
+                    format!("Microsoft.CognitiveServices/accounts/{account}")
+                }
+                (None, None) => return Err(Error::usage("give --vault NAME or --account NAME")),
+            };
             let mut url = api.url(&format!(
-                "/subscriptions/{sub}/resourceGroups/{}/providers/Microsoft.KeyVault/vaults/{vault}/auditRecords?api-version=2023-07-01",
+                "/subscriptions/{sub}/resourceGroups/{}/providers/{resource}/auditRecords?api-version=2023-07-01",
                 ctx.resource_group
             ));
             if let Some(after) = after {

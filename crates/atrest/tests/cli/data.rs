@@ -247,6 +247,22 @@ fn accounts_data_and_customer_managed_keys_through_the_cli() {
         pinned["properties"]["encryption"]["keyVaultProperties"]["keyVersion"], version,
         "{pinned}"
     );
+    // The account's own audit trail: every encryption change, with the key it chose.
+    let records = user.ok(&["audit", "list", "--account", "translator"]);
+    let changes: Vec<&serde_json::Value> = records
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["operation"] == "EncryptionChange")
+        .collect();
+    assert!(changes.len() >= 4, "{records}");
+    assert!(
+        changes.last().unwrap()["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(version),
+        "{records}"
+    );
     user.ok(&["data", "delete", "translator", "big"]);
     user.ok(&["account", "delete", "translator"]);
     user.fails(&["account", "show", "translator"], 3);
