@@ -114,6 +114,26 @@ async fn another_tenant_is_denied_everywhere() {
             Some(json!({"properties": {"accessPolicies": [{"tenantId": env.tenant, "objectId": "00000000-0000-0000-0000-000000000009", "permissions": {"keys": ["all"]}}]}})),
         ),
         (Method::GET, format!("{vault_arm}/auditRecords"), None),
+        (Method::GET, format!("{account}/auditRecords"), None),
+        (Method::GET, format!("{sub}/providers/Microsoft.KeyVault/deletedVaults"), None),
+        (
+            Method::GET,
+            format!("{sub}/providers/Microsoft.KeyVault/locations/westeurope/deletedVaults/demo"),
+            None,
+        ),
+        (
+            Method::POST,
+            format!("{sub}/providers/Microsoft.KeyVault/locations/westeurope/deletedVaults/demo/purge"),
+            None,
+        ),
+        (Method::GET, format!("{}/admin/platformKeys", env.base), None),
+        (Method::POST, format!("{}/admin/platformKeys/rotate", env.base), None),
+        (
+            Method::PATCH,
+            format!("{}/admin/principals/{}", env.base, env.owner_id),
+            Some(json!({"accountEnabled": false})),
+        ),
+        (Method::DELETE, format!("{}/admin/principals/{}", env.base, env.owner_id), None),
         (Method::DELETE, vault_arm.clone(), None),
         (
             Method::PUT,
@@ -129,7 +149,39 @@ async fn another_tenant_is_denied_everywhere() {
         (Method::GET, format!("{data_base}/datasets/secret"), None),
         (Method::DELETE, format!("{data_base}/datasets/secret"), None),
         (Method::GET, format!("{data_base}/deployments"), None),
+        (
+            Method::PUT,
+            format!("{data_base}/deployments/d1"),
+            Some(json!({"model": "m1"})),
+        ),
+        (Method::GET, format!("{data_base}/models"), None),
+        (
+            Method::POST,
+            format!("{data_base}/models"),
+            Some(json!({"name": "m1", "datasets": ["secret"]})),
+        ),
+        (
+            Method::POST,
+            format!("{data_base}/translate?deployment=d1"),
+            Some(json!([{"Text": "hello"}])),
+        ),
         (Method::GET, format!("{data_base}/blocklists"), None),
+        (Method::PUT, format!("{data_base}/blocklists/b1"), None),
+        (
+            Method::POST,
+            format!("{data_base}/blocklists/b1/items"),
+            Some(json!({"blocklistItems": [{"text": "x"}]})),
+        ),
+        (
+            Method::POST,
+            format!("{data_base}/text:analyze"),
+            Some(json!({"text": "x", "blocklistNames": ["b1"]})),
+        ),
+        (
+            Method::GET,
+            format!("{data_base}/speech/endpoints/e1/logs"),
+            None,
+        ),
     ];
     let keys = env.keys_url("demo");
     let versions = "api-version=7.4";
@@ -158,6 +210,44 @@ async fn another_tenant_is_denied_everywhere() {
             Method::POST,
             format!("{keys}/k2/create?{versions}"),
             Some(json!({"kty": "RSA", "key_size": 2048})),
+        ),
+        (Method::POST, format!("{keys}/k1/rotate?{versions}"), None),
+        (
+            Method::GET,
+            format!("{keys}/k1/rotationpolicy?{versions}"),
+            None,
+        ),
+        (
+            Method::PUT,
+            format!("{keys}/k1/rotationpolicy?{versions}"),
+            Some(json!({"lifetimeActions": [], "attributes": {"expiryTime": "P1Y"}})),
+        ),
+        (Method::GET, format!("{keys}/k1/versions?{versions}"), None),
+        (
+            Method::POST,
+            format!("{keys}/restore?{versions}"),
+            Some(json!({"value": "AAAA"})),
+        ),
+        (
+            Method::POST,
+            format!(
+                "{}/deletedkeys/k1/recover?{versions}",
+                keys.trim_end_matches("/keys")
+            ),
+            None,
+        ),
+        (
+            Method::DELETE,
+            format!(
+                "{}/deletedkeys/k1?{versions}",
+                keys.trim_end_matches("/keys")
+            ),
+            None,
+        ),
+        (
+            Method::POST,
+            format!("{}/rng?{versions}", keys.trim_end_matches("/keys")),
+            Some(json!({"count": 8})),
         ),
     ];
     let mut checked = 0;
