@@ -118,7 +118,17 @@ impl TokenService {
         audience: &str,
         issuer: &str,
     ) -> Result<(String, i64), Error> {
-        let now = unix_now();
+        self.issue_at(principal, audience, issuer, unix_now())
+    }
+
+    /// Issues a token as if it were `now` (unix seconds).
+    fn issue_at(
+        &self,
+        principal: &Principal,
+        audience: &str,
+        issuer: &str,
+        now: i64,
+    ) -> Result<(String, i64), Error> {
         let claims = Claims {
             aud: audience.to_owned(),
             iss: issuer.to_owned(),
@@ -178,5 +188,62 @@ fn describe(err: &jsonwebtoken::errors::Error) -> String {
         ErrorKind::ImmatureSignature => "the token is not valid yet".into(),
         ErrorKind::InvalidSignature => "the token signature does not verify".into(),
         _ => "the token is malformed".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::PrincipalKind;
+
+    async fn service() -> (tempfile::TempDir, TokenService) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("meta.db")).await.unwrap();
+        let root = SecretKey::generate().unwrap();
+        let tokens = TokenService::load_or_create(&db, &root).await.unwrap();
+        (dir, tokens)
+    }
+
+    fn principal() -> Principal {
+        Principal {
+            object_id: "oid".into(),
+            tenant_id: "tid".into(),
+            client_id: "cid".into(),
+            kind: PrincipalKind::ServicePrincipal,
+            display_name: "app".into(),
+            enabled: true,
+            owner_resource: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn expired_and_future_tokens_are_refused_with_the_reason() {
+        let (_dir, tokens) = service().await;
+        let (aud, iss) = ("https://vault.azure.net", "https://localhost/tid/v2.0");
+        let now = unix_now();
+        let (fresh, _) = tokens.issue_at(&principal(), aud, iss, now).unwrap();
+        assert_eq!(tokens.verify(&fresh, aud).unwrap().oid, "oid");
+        // Issued two lifetimes ago: expired well past the leeway.
+        let (old, _) = tokens
+            .issue_at(&principal(), aud, iss, now - 2 * TOKEN_LIFETIME_SECS)
+            .unwrap();
+        match tokens.verify(&old, aud) {
+            Err(AuthError::Invalid(message)) => assert!(message.contains("expired"), "{message}"),
+            other => panic!("an expired token was not refused: {other:?}"),
+        }
+        // Issued for an hour from now: not valid yet.
+        let (early, _) = tokens
+            .issue_at(&principal(), aud, iss, now + TOKEN_LIFETIME_SECS)
+            .unwrap();
+        match tokens.verify(&early, aud) {
+            Err(AuthError::Invalid(message)) => {
+                assert!(message.contains("not valid yet"), "{message}")
+            }
+            other => panic!("a future token was not refused: {other:?}"),
+        }
+        // A cached token is checked for its audience again.
+        assert!(tokens
+            .verify(&fresh, "https://management.azure.com")
+            .is_err());
     }
 }
