@@ -1,9 +1,11 @@
 //! Content Safety blocklists and Speech endpoint logs; what is stored is encrypted.
 
+use std::time::Duration;
+
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::common::start;
+use crate::common::{poll, start};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn blocklists_screen_text_and_store_nothing_in_clear() {
@@ -68,6 +70,51 @@ async fn blocklists_screen_text_and_store_nothing_in_clear() {
             "{needle:?} in clear in the WAL"
         );
     }
+
+    // Under a customer key that is then revoked: the items (under the account key) lock, the
+    // blocklist names (always under the platform key) stay listable.
+    env.create_vault("demo", "westeurope", true).await;
+    env.create_key("demo", "cmk", json!({"kty": "RSA", "key_size": 2048}))
+        .await;
+    let (_, account) = env
+        .mgmt(
+            Method::PATCH,
+            &env.account_url("safety"),
+            Some(json!({"identity": {"type": "SystemAssigned"}})),
+        )
+        .await;
+    let principal = account["identity"]["principalId"].as_str().unwrap();
+    env.grant("demo", principal, "add").await;
+    let kv = json!({"keyVaultUri": format!("https://demo.vault.atrest.localhost:{}/keys/cmk", env.port())});
+    let (status, a) = env.set_cmk("safety", kv).await;
+    assert_eq!(status, 200, "{a}");
+    let (status, v) = env
+        .kv(
+            Method::PATCH,
+            &format!("{}/cmk", env.keys_url("demo")),
+            Some(json!({"attributes": {"enabled": false}})),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    poll(Duration::from_secs(10), "items locked", || async {
+        let status = env
+            .data(Method::GET, "safety", "blocklists/profanity/items", key)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        (status == 403).then_some(())
+    })
+    .await;
+    let lists: Value = env
+        .data(Method::GET, "safety", "blocklists", key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(lists["value"][0]["blocklistName"], "profanity", "{lists}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
