@@ -69,6 +69,24 @@ pub struct AuditQuery {
     pub limit: u32,
 }
 
+impl AuditQuery {
+    /// One page of `resource`'s records as the `auditRecords` endpoints take it: after
+    /// sequence number `after` (default 0), at most `top` (1–1000, default 100). The error
+    /// says what is wrong with `top`.
+    pub fn page(resource: String, after: Option<i64>, top: Option<u32>) -> Result<Self, String> {
+        let limit = match top {
+            None => 100,
+            Some(n) if (1..=1000).contains(&n) => n,
+            Some(n) => return Err(format!("top must be between 1 and 1000, not {n}")),
+        };
+        Ok(Self {
+            resource,
+            after_seq: after.unwrap_or(0),
+            limit,
+        })
+    }
+}
+
 /// Where and why the chain failed verification.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("audit chain broken at record {seq}: {reason}")]

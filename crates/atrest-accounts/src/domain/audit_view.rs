@@ -29,23 +29,8 @@ impl Accounts {
         )
         .await?;
         let account = self.account_in_group(sub, group, name).await?;
-        let limit = match top {
-            None => 100,
-            Some(n) if (1..=1000).contains(&n) => n,
-            Some(n) => {
-                return Err(Error::BadRequest(format!(
-                    "top must be between 1 and 1000, not {n}"
-                )))
-            }
-        };
-        Ok(self
-            .inner
-            .audit
-            .list(&AuditQuery {
-                resource: account.audit_resource(),
-                after_seq: after.unwrap_or(0),
-                limit,
-            })
-            .await?)
+        let query =
+            AuditQuery::page(account.audit_resource(), after, top).map_err(Error::BadRequest)?;
+        Ok(self.inner.audit.list(&query).await?)
     }
 }

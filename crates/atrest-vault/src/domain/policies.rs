@@ -112,24 +112,9 @@ impl Vaults {
         )
         .await?;
         let vault = self.vault_in_group(subscription, group, name).await?;
-        let limit = match top {
-            None => 100,
-            Some(n) if (1..=1000).contains(&n) => n,
-            Some(n) => {
-                return Err(Error::bad(format!(
-                    "top must be between 1 and 1000, not {n}"
-                )))
-            }
-        };
-        Ok(self
-            .inner
-            .audit
-            .list(&AuditQuery {
-                resource: audit_resource(&vault.name),
-                after_seq: after.unwrap_or(0),
-                limit,
-            })
-            .await?)
+        let query =
+            AuditQuery::page(audit_resource(&vault.name), after, top).map_err(Error::bad)?;
+        Ok(self.inner.audit.list(&query).await?)
     }
 }
 
