@@ -20,8 +20,7 @@ use std::sync::Arc;
 
 use atrest_crypto::SecretKey;
 use atrest_identity::Directory;
-use atrest_store::RowCache;
-use atrest_store::{AuditLog, Db};
+use atrest_store::{AuditLog, Db, RowCache};
 use sqlx::{Sqlite, Transaction};
 use tokio::sync::broadcast;
 
@@ -51,7 +50,7 @@ struct Inner {
     clock: Arc<dyn Clock>,
     events: EventBus,
     /// Parsed private keys by (vault id, key name, version); see [`crate::crypto::PrivateKey`].
-    /// Only the parse is cached: every operation still checks the version in the database
+    /// Only the parse is cached: every operation still checks the version's current state
     /// (enabled, dates, key_ops, access policy) before using it.
     private_keys: PrivateKeyCache,
     /// Vault rows and key-version rows, exact: see [`WriteTx`].
