@@ -113,6 +113,44 @@ async fn every_validation_failure_is_named() {
         "region 'eastus'",
     )
     .await;
+    // A vault of another tenant (the operator makes the tenant, a subscription and the vault).
+    let operator_call = |method: Method, url: String, body: Value| {
+        let env = &env;
+        async move { crate::common::call(&env.client, method, &url, &env.operator, Some(body)).await }
+    };
+    let (_, fabrikam) = operator_call(
+        Method::POST,
+        format!("{}/admin/tenants", env.base),
+        json!({"displayName": "fabrikam"}),
+    )
+    .await;
+    let fabrikam = fabrikam["tenantId"].as_str().unwrap().to_owned();
+    let (_, foreign_sub) = operator_call(
+        Method::POST,
+        format!("{}/admin/tenants/{fabrikam}/subscriptions", env.base),
+        json!({"displayName": "theirs"}),
+    )
+    .await;
+    let foreign_vault = format!(
+        "{}/subscriptions/{}/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/foreign",
+        env.base,
+        foreign_sub["subscriptionId"].as_str().unwrap()
+    );
+    let (status, v) = operator_call(
+        Method::PUT,
+        foreign_vault,
+        json!({"location": "westeurope", "properties": {"tenantId": fabrikam, "sku": {"family": "A", "name": "standard"}, "enablePurgeProtection": true, "accessPolicies": []}}),
+    )
+    .await;
+    assert!(status == 200 || status == 201, "{v}");
+    expect_refused(
+        &env,
+        "acct",
+        kv(&env, "foreign", "good"),
+        "KeyVaultNotEligible",
+        &format!("belongs to tenant '{fabrikam}'"),
+    )
+    .await;
     expect_refused(
         &env,
         "acct",
