@@ -110,22 +110,10 @@ async fn changes_decide_the_next_call_after_the_rows_were_read() {
     );
 
     // The access policy loses unwrapKey, then gets it back.
-    let sub_vault = {
-        let (status, vaults) = call(
-            &client,
-            Method::GET,
-            &format!("{base}/subscriptions?api-version=2022-12-01"),
-            &op,
-            None,
-        )
-        .await;
-        assert_eq!(status, 200, "{vaults}");
-        let sub = vaults["value"][0]["subscriptionId"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        format!("{base}/subscriptions/{sub}/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/interop")
-    };
+    let sub_vault = format!(
+        "{base}/subscriptions/{}/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/interop",
+        f.subscription_id
+    );
     for (permissions, expected) in [
         (
             ALL_KEY_PERMISSIONS

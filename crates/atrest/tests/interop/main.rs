@@ -49,6 +49,8 @@ fn repo_root() -> PathBuf {
 pub(crate) struct Fixture {
     pub(crate) server: Server,
     pub(crate) tenant_id: String,
+    /// The subscription that holds both vaults (resource group `rg`).
+    pub(crate) subscription_id: String,
     pub(crate) full: Value,
     pub(crate) limited: Value,
 }
@@ -92,7 +94,7 @@ pub(crate) async fn fixture() -> Fixture {
         json!({"displayName": "interop", "ownerObjectId": full["objectId"]}),
     )
     .await;
-    let sub_id = sub["subscriptionId"].as_str().unwrap();
+    let sub_id = sub["subscriptionId"].as_str().unwrap().to_owned();
     for (vault, protected) in [("interop", false), ("protected", true)] {
         let mut policies = vec![json!({
             "tenantId": tenant_id, "objectId": full["objectId"], "permissions": {"keys": ALL_KEY_PERMISSIONS}
@@ -125,6 +127,7 @@ pub(crate) async fn fixture() -> Fixture {
     Fixture {
         server,
         tenant_id,
+        subscription_id: sub_id,
         full,
         limited,
     }

@@ -134,19 +134,7 @@ async fn vault_management_rules_are_enforced() {
     let client = f.server.client();
     let base = f.server.url();
     let op = operator_token(&f.server, &client).await;
-    let (status, subs) = call(
-        &client,
-        Method::GET,
-        &format!("{base}/subscriptions?api-version=2022-12-01"),
-        &op,
-        None,
-    )
-    .await;
-    assert_eq!(status, 200, "{subs}");
-    let sub = subs["value"][0]["subscriptionId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let sub = &f.subscription_id;
     let vault_url = |name: &str| {
         format!("{base}/subscriptions/{sub}/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/{name}?api-version=2023-07-01")
     };
