@@ -5,7 +5,18 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::common::{poll, start};
+use crate::common::{poll, start, Env};
+
+/// `GET /accounts/safety/blocklists` as JSON.
+async fn blocklists(env: &Env, key: &str) -> Value {
+    env.data(Method::GET, "safety", "blocklists", key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn blocklists_screen_text_and_store_nothing_in_clear() {
@@ -40,14 +51,7 @@ async fn blocklists_screen_text_and_store_nothing_in_clear() {
         result["blocklistsMatch"][0]["blocklistItemText"], "Frobnicate",
         "{result}"
     );
-    let lists: Value = env
-        .data(Method::GET, "safety", "blocklists", key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let lists = blocklists(&env, key).await;
     assert_eq!(lists["value"][0]["blocklistName"], "profanity");
     let resp = env
         .data(Method::POST, "safety", "text:analyze", key)
@@ -106,14 +110,7 @@ async fn blocklists_screen_text_and_store_nothing_in_clear() {
         (status == 403).then_some(())
     })
     .await;
-    let lists: Value = env
-        .data(Method::GET, "safety", "blocklists", key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let lists = blocklists(&env, key).await;
     assert_eq!(lists["value"][0]["blocklistName"], "profanity", "{lists}");
 }
 
