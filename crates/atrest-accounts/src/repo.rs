@@ -1,7 +1,7 @@
 //! SQL for account rows. No business rules here.
 
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteConnection, SqlitePool};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, AnyPool, Row};
 
 use crate::error::Error;
 use crate::model::{
@@ -26,8 +26,8 @@ pub(crate) struct Wrapped {
 }
 
 /// Loads an account by (case-insensitive) name.
-pub(crate) async fn by_name(pool: &SqlitePool, name: &str) -> Result<Option<Account>, Error> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM accounts WHERE name = ?"))
+pub(crate) async fn by_name(pool: &AnyPool, name: &str) -> Result<Option<Account>, Error> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM accounts WHERE name = $1"))
         .bind(name)
         .fetch_optional(pool)
         .await?;
@@ -35,8 +35,8 @@ pub(crate) async fn by_name(pool: &SqlitePool, name: &str) -> Result<Option<Acco
 }
 
 /// Loads an account by id.
-pub(crate) async fn by_id(pool: &SqlitePool, id: &str) -> Result<Option<Account>, Error> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM accounts WHERE id = ?"))
+pub(crate) async fn by_id(pool: &AnyPool, id: &str) -> Result<Option<Account>, Error> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM accounts WHERE id = $1"))
         .bind(id)
         .fetch_optional(pool)
         .await?;
@@ -45,12 +45,12 @@ pub(crate) async fn by_id(pool: &SqlitePool, id: &str) -> Result<Option<Account>
 
 /// Accounts in a resource group.
 pub(crate) async fn in_group(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     sub: &str,
     group: &str,
 ) -> Result<Vec<Account>, Error> {
     let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM accounts WHERE subscription_id = ? AND resource_group = ? COLLATE NOCASE ORDER BY name"
+        "SELECT {COLUMNS} FROM accounts WHERE subscription_id = $1 AND resource_group = $2 COLLATE NOCASE ORDER BY name"
     ))
     .bind(sub)
     .bind(group)
@@ -62,13 +62,13 @@ pub(crate) async fn in_group(
 /// Ids of accounts on customer-managed keys, optionally only those of one co-located vault or
 /// one identity.
 pub(crate) async fn cmk_ids(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     vault: Option<&str>,
     identity: Option<&str>,
 ) -> Result<Vec<String>, Error> {
     let rows: Vec<(String,)> = sqlx::query_as(
-        "SELECT id FROM accounts WHERE key_source = ?1 \
-         AND (?2 IS NULL OR key_vault_name = ?2 COLLATE NOCASE) AND (?3 IS NULL OR identity_principal = ?3)",
+        "SELECT id FROM accounts WHERE key_source = $1 \
+         AND ($2 IS NULL OR key_vault_name = $2 COLLATE NOCASE) AND ($3 IS NULL OR identity_principal = $3)",
     )
     .bind(KEY_SOURCE_CMK)
     .bind(vault)
@@ -79,9 +79,9 @@ pub(crate) async fn cmk_ids(
 }
 
 /// The wrapped AK of an account.
-pub(crate) async fn wrapped(pool: &SqlitePool, id: &str) -> Result<Wrapped, Error> {
+pub(crate) async fn wrapped(pool: &AnyPool, id: &str) -> Result<Wrapped, Error> {
     let row = sqlx::query(
-        "SELECT wrapped_ak, mmk_version, cmk_wrapped_version FROM accounts WHERE id = ?",
+        "SELECT wrapped_ak, mmk_version, cmk_wrapped_version FROM accounts WHERE id = $1",
     )
     .bind(id)
     .fetch_one(pool)
@@ -95,7 +95,7 @@ pub(crate) async fn wrapped(pool: &SqlitePool, id: &str) -> Result<Wrapped, Erro
 
 /// Inserts a new account.
 pub(crate) async fn insert(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account: &Account,
     wrapped: &Wrapped,
     key_hashes: (&str, &str),
@@ -104,7 +104,7 @@ pub(crate) async fn insert(
         "INSERT INTO accounts (id, name, subscription_id, resource_group, tenant_id, location, kind, sku, \
          tags, key_source, wrapped_ak, mmk_version, key1_hash, key2_hash, on_key_loss, created, updated, \
          identity_principal, identity_client, user_owned_storage, infrastructure_encryption) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
     )
     .bind(&account.id)
     .bind(&account.name)
@@ -126,7 +126,7 @@ pub(crate) async fn insert(
     .bind(account.identity.as_ref().map(|i| i.0.clone()))
     .bind(account.identity.as_ref().map(|i| i.1.clone()))
     .bind(&account.user_owned_storage)
-    .bind(account.infrastructure_encryption)
+    .bind(atrest_store::SqlBool::from(account.infrastructure_encryption))
     .execute(conn)
     .await?;
     Ok(())
@@ -135,7 +135,7 @@ pub(crate) async fn insert(
 /// Saves every mutable field and, when given, the wrapped key — only if nobody changed the
 /// row since `expected_updated` (else `false`).
 pub(crate) async fn save(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account: &Account,
     expected_updated: i64,
     wrapped: Option<&Wrapped>,
@@ -151,15 +151,15 @@ pub(crate) async fn save(
         ),
     };
     let done = sqlx::query(
-        "UPDATE accounts SET sku = ?, tags = ?, identity_principal = ?, identity_client = ?, \
-         key_source = ?, key_vault_uri = ?, key_vault_name = ?, key_name = ?, key_version = ?, \
-         identity_client_req = ?, key_state = ?, key_state_reason = ?, key_state_since = ?, \
-         key_warning = ?, on_key_loss = ?, data_deleted_at = ?, updated = ?, cmk_principal = ?, \
-         user_owned_storage = ?, \
-         wrapped_ak = COALESCE(?, wrapped_ak), \
-         mmk_version = CASE WHEN ? THEN ? ELSE mmk_version END, \
-         cmk_wrapped_version = CASE WHEN ? THEN ? ELSE cmk_wrapped_version END \
-         WHERE id = ? AND updated = ?",
+        "UPDATE accounts SET sku = $1, tags = $2, identity_principal = $3, identity_client = $4, \
+         key_source = $5, key_vault_uri = $6, key_vault_name = $7, key_name = $8, key_version = $9, \
+         identity_client_req = $10, key_state = $11, key_state_reason = $12, key_state_since = $13, \
+         key_warning = $14, on_key_loss = $15, data_deleted_at = $16, updated = $17, cmk_principal = $18, \
+         user_owned_storage = $19, \
+         wrapped_ak = COALESCE($20, wrapped_ak), \
+         mmk_version = CASE WHEN $21 THEN $22 ELSE mmk_version END, \
+         cmk_wrapped_version = CASE WHEN $23 THEN $24 ELSE cmk_wrapped_version END \
+         WHERE id = $25 AND updated = $26",
     )
     .bind(&account.sku)
     .bind(serde_json::to_string(&account.tags).unwrap_or_else(|_| "{}".into()))
@@ -194,13 +194,13 @@ pub(crate) async fn save(
 
 /// Replaces both data-plane key hashes (`None` keeps one).
 pub(crate) async fn set_key_hashes(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     id: &str,
     key1: Option<&str>,
     key2: Option<&str>,
 ) -> Result<(), Error> {
     sqlx::query(
-        "UPDATE accounts SET key1_hash = COALESCE(?, key1_hash), key2_hash = COALESCE(?, key2_hash) WHERE id = ?",
+        "UPDATE accounts SET key1_hash = COALESCE($1, key1_hash), key2_hash = COALESCE($2, key2_hash) WHERE id = $3",
     )
     .bind(key1)
     .bind(key2)
@@ -211,16 +211,16 @@ pub(crate) async fn set_key_hashes(
 }
 
 /// The data-plane key hashes.
-pub(crate) async fn key_hashes(pool: &SqlitePool, id: &str) -> Result<(String, String), Error> {
+pub(crate) async fn key_hashes(pool: &AnyPool, id: &str) -> Result<(String, String), Error> {
     Ok(
-        sqlx::query_as("SELECT key1_hash, key2_hash FROM accounts WHERE id = ?")
+        sqlx::query_as("SELECT key1_hash, key2_hash FROM accounts WHERE id = $1")
             .bind(id)
             .fetch_one(pool)
             .await?,
     )
 }
 
-fn from_row(row: &SqliteRow) -> Result<Account, Error> {
+fn from_row(row: &AnyRow) -> Result<Account, Error> {
     let source: String = row.try_get("key_source")?;
     let encryption = if source == KEY_SOURCE_CMK {
         Encryption::Customer(CmkSettings {
@@ -264,7 +264,9 @@ fn from_row(row: &SqliteRow) -> Result<Account, Error> {
         on_key_loss: OnKeyLoss::parse(&on_key_loss).unwrap_or(OnKeyLoss::Block),
         data_deleted_at: row.try_get("data_deleted_at")?,
         user_owned_storage: row.try_get("user_owned_storage")?,
-        infrastructure_encryption: row.try_get("infrastructure_encryption")?,
+        infrastructure_encryption: row
+            .try_get::<atrest_store::SqlBool, _>("infrastructure_encryption")?
+            .into(),
         created: row.try_get("created")?,
         updated: row.try_get("updated")?,
     })

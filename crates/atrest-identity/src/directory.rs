@@ -5,7 +5,7 @@ use std::sync::Arc;
 use atrest_crypto::SecretKey;
 use atrest_store::{unix_now, Db, RowCache};
 use serde::Serialize;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 use sqlx::Row;
 use tokio::sync::broadcast;
 
@@ -126,7 +126,7 @@ impl Directory {
             tenant_id: uuid::Uuid::new_v4().to_string(),
             display_name: display_name.to_owned(),
         };
-        sqlx::query("INSERT INTO tenants (id, display_name, created) VALUES (?, ?, ?)")
+        sqlx::query("INSERT INTO tenants (id, display_name, created) VALUES ($1, $2, $3)")
             .bind(&tenant.tenant_id)
             .bind(&tenant.display_name)
             .bind(unix_now())
@@ -142,7 +142,7 @@ impl Directory {
                 .fetch_all(self.db().pool())
                 .await?
         } else {
-            sqlx::query_as("SELECT id, display_name FROM tenants WHERE id = ?")
+            sqlx::query_as("SELECT id, display_name FROM tenants WHERE id = $1")
                 .bind(&caller.tenant_id)
                 .fetch_all(self.db().pool())
                 .await?
@@ -159,7 +159,7 @@ impl Directory {
     /// Looks a tenant up.
     pub async fn tenant(&self, tenant_id: &str) -> Result<Option<Tenant>, Error> {
         let row: Option<(String, String)> =
-            sqlx::query_as("SELECT id, display_name FROM tenants WHERE id = ?")
+            sqlx::query_as("SELECT id, display_name FROM tenants WHERE id = $1")
                 .bind(tenant_id)
                 .fetch_optional(self.db().pool())
                 .await?;
@@ -188,9 +188,9 @@ impl Directory {
             display_name: display_name.to_owned(),
             cmk_approved: false,
         };
-        let mut tx = self.db().pool().begin().await?;
+        let mut tx = self.db().begin_write().await?;
         sqlx::query(
-            "INSERT INTO subscriptions (id, tenant_id, display_name, created) VALUES (?, ?, ?, ?)",
+            "INSERT INTO subscriptions (id, tenant_id, display_name, created) VALUES ($1, $2, $3, $4)",
         )
         .bind(&subscription.subscription_id)
         .bind(tenant_id)
@@ -200,7 +200,7 @@ impl Directory {
         .await?;
         if let Some(owner) = owner {
             let owner_tenant: Option<(String,)> =
-                sqlx::query_as("SELECT tenant_id FROM principals WHERE object_id = ?")
+                sqlx::query_as("SELECT tenant_id FROM principals WHERE object_id = $1")
                     .bind(owner)
                     .fetch_optional(&mut *tx)
                     .await?;
@@ -213,7 +213,7 @@ impl Directory {
                 }
                 None => return Err(Error::NotFound(format!("principal '{owner}'"))),
             }
-            sqlx::query("INSERT INTO role_assignments (principal_id, subscription_id, role) VALUES (?, ?, 'Owner')")
+            sqlx::query("INSERT INTO role_assignments (principal_id, subscription_id, role) VALUES ($1, $2, 'Owner')")
                 .bind(owner)
                 .bind(&subscription.subscription_id)
                 .execute(&mut *tx)
@@ -226,7 +226,7 @@ impl Directory {
     /// Looks a subscription up.
     pub async fn subscription(&self, id: &str) -> Result<Option<Subscription>, Error> {
         let row = sqlx::query(
-            "SELECT id, tenant_id, display_name, cmk_approved FROM subscriptions WHERE id = ?",
+            "SELECT id, tenant_id, display_name, cmk_approved FROM subscriptions WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(self.db().pool())
@@ -243,7 +243,7 @@ impl Directory {
         } else {
             sqlx::query(
                 "SELECT s.id, s.tenant_id, s.display_name, s.cmk_approved FROM subscriptions s \
-                 JOIN role_assignments r ON r.subscription_id = s.id WHERE r.principal_id = ? ORDER BY s.created",
+                 JOIN role_assignments r ON r.subscription_id = s.id WHERE r.principal_id = $1 ORDER BY s.created",
             )
             .bind(&caller.object_id)
             .fetch_all(self.db().pool())
@@ -260,8 +260,8 @@ impl Directory {
         approved: bool,
     ) -> Result<Subscription, Error> {
         require_operator(caller)?;
-        let done = sqlx::query("UPDATE subscriptions SET cmk_approved = ? WHERE id = ?")
-            .bind(approved)
+        let done = sqlx::query("UPDATE subscriptions SET cmk_approved = $1 WHERE id = $2")
+            .bind(atrest_store::SqlBool::from(approved))
             .bind(id)
             .execute(self.db().pool())
             .await?;
@@ -285,7 +285,7 @@ impl Directory {
             return Ok(Some(Role::Owner));
         }
         let row: Option<(String,)> = sqlx::query_as(
-            "SELECT role FROM role_assignments WHERE principal_id = ? AND subscription_id = ?",
+            "SELECT role FROM role_assignments WHERE principal_id = $1 AND subscription_id = $2",
         )
         .bind(&principal.object_id)
         .bind(subscription_id)
@@ -321,7 +321,7 @@ impl Directory {
             )));
         }
         sqlx::query(
-            "INSERT INTO role_assignments (principal_id, subscription_id, role) VALUES (?, ?, ?) \
+            "INSERT INTO role_assignments (principal_id, subscription_id, role) VALUES ($1, $2, $3) \
              ON CONFLICT (principal_id, subscription_id) DO UPDATE SET role = excluded.role",
         )
         .bind(principal_id)
@@ -393,7 +393,7 @@ impl Directory {
         };
         sqlx::query(
             "INSERT INTO principals (object_id, tenant_id, kind, client_id, display_name, secret_hash, \
-             enabled, owner_resource, created) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)",
+             enabled, owner_resource, created) VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $8)",
         )
         .bind(&principal.object_id)
         .bind(tenant_id)
@@ -417,7 +417,7 @@ impl Directory {
             .principals
             .get_or_load(&object_id.to_owned(), || async {
                 let row = sqlx::query(&format!(
-                    "SELECT {PRINCIPAL_COLUMNS} FROM principals WHERE object_id = ?"
+                    "SELECT {PRINCIPAL_COLUMNS} FROM principals WHERE object_id = $1"
                 ))
                 .bind(object_id)
                 .fetch_optional(self.db().pool())
@@ -439,7 +439,7 @@ impl Directory {
             ));
         }
         let rows = sqlx::query(&format!(
-            "SELECT {PRINCIPAL_COLUMNS} FROM principals WHERE tenant_id = ? ORDER BY created"
+            "SELECT {PRINCIPAL_COLUMNS} FROM principals WHERE tenant_id = $1 ORDER BY created"
         ))
         .bind(tenant_id)
         .fetch_all(self.db().pool())
@@ -456,9 +456,9 @@ impl Directory {
     ) -> Result<Principal, Error> {
         require_operator(caller)?;
         let done = sqlx::query(
-            "UPDATE principals SET enabled = ? WHERE object_id = ? AND kind != 'operator'",
+            "UPDATE principals SET enabled = $1 WHERE object_id = $2 AND kind != 'operator'",
         )
-        .bind(enabled)
+        .bind(atrest_store::SqlBool::from(enabled))
         .bind(object_id)
         .execute(self.db().pool())
         .await?;
@@ -479,11 +479,12 @@ impl Directory {
     /// Deletes a service principal (operator only).
     pub async fn delete_principal(&self, caller: &Principal, object_id: &str) -> Result<(), Error> {
         require_operator(caller)?;
-        let done =
-            sqlx::query("DELETE FROM principals WHERE object_id = ? AND kind = 'servicePrincipal'")
-                .bind(object_id)
-                .execute(self.db().pool())
-                .await?;
+        let done = sqlx::query(
+            "DELETE FROM principals WHERE object_id = $1 AND kind = 'servicePrincipal'",
+        )
+        .bind(object_id)
+        .execute(self.db().pool())
+        .await?;
         self.principals_changed();
         if done.rows_affected() == 0 {
             return Err(Error::NotFound(format!("service principal '{object_id}'")));
@@ -497,7 +498,7 @@ impl Directory {
     /// Deletes a managed identity when its resource turns it off or is deleted. A later
     /// re-enable creates a new principal with a new object id (Azure's behaviour).
     pub async fn delete_managed_identity(&self, object_id: &str) -> Result<(), Error> {
-        sqlx::query("DELETE FROM principals WHERE object_id = ? AND kind = 'managedIdentity'")
+        sqlx::query("DELETE FROM principals WHERE object_id = $1 AND kind = 'managedIdentity'")
             .bind(object_id)
             .execute(self.db().pool())
             .await?;
@@ -518,7 +519,7 @@ impl Directory {
         client_secret: &str,
     ) -> Result<Principal, AuthError> {
         let row = sqlx::query(&format!(
-            "SELECT {PRINCIPAL_COLUMNS}, secret_hash FROM principals WHERE client_id = ? AND tenant_id = ?"
+            "SELECT {PRINCIPAL_COLUMNS}, secret_hash FROM principals WHERE client_id = $1 AND tenant_id = $2"
         ))
         .bind(client_id)
         .bind(tenant_id)
@@ -603,7 +604,7 @@ fn validate_display_name(name: &str) -> Result<(), Error> {
     }
 }
 
-fn principal_from_row(row: &SqliteRow) -> Result<Principal, Error> {
+fn principal_from_row(row: &AnyRow) -> Result<Principal, Error> {
     let kind: String = row.try_get("kind")?;
     Ok(Principal {
         object_id: row.try_get("object_id")?,
@@ -612,16 +613,18 @@ fn principal_from_row(row: &SqliteRow) -> Result<Principal, Error> {
         kind: PrincipalKind::parse(&kind)
             .ok_or_else(|| Error::Invalid(format!("unknown principal kind {kind}")))?,
         display_name: row.try_get("display_name")?,
-        enabled: row.try_get("enabled")?,
+        enabled: row.try_get::<atrest_store::SqlBool, _>("enabled")?.into(),
         owner_resource: row.try_get("owner_resource")?,
     })
 }
 
-fn subscription_from_row(row: &SqliteRow) -> Result<Subscription, Error> {
+fn subscription_from_row(row: &AnyRow) -> Result<Subscription, Error> {
     Ok(Subscription {
         subscription_id: row.try_get("id")?,
         tenant_id: row.try_get("tenant_id")?,
         display_name: row.try_get("display_name")?,
-        cmk_approved: row.try_get("cmk_approved")?,
+        cmk_approved: row
+            .try_get::<atrest_store::SqlBool, _>("cmk_approved")?
+            .into(),
     })
 }

@@ -82,12 +82,14 @@ impl TokenService {
                 let pkcs8 = Zeroizing::new(doc.as_ref().to_vec());
                 let kid = uuid::Uuid::new_v4().simple().to_string();
                 let sealed = seal::seal(root, SEAL_AAD, &pkcs8).map_err(|_| Error::SigningKey)?;
-                sqlx::query("INSERT INTO signing_keys (kid, sealed_key, created) VALUES (?, ?, ?)")
-                    .bind(&kid)
-                    .bind(sealed)
-                    .bind(unix_now())
-                    .execute(db.pool())
-                    .await?;
+                sqlx::query(
+                    "INSERT INTO signing_keys (kid, sealed_key, created) VALUES ($1, $2, $3)",
+                )
+                .bind(&kid)
+                .bind(sealed)
+                .bind(unix_now())
+                .execute(db.pool())
+                .await?;
                 (kid, pkcs8)
             }
         };
@@ -198,7 +200,7 @@ mod tests {
 
     async fn service() -> (tempfile::TempDir, TokenService) {
         let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(&dir.path().join("meta.db")).await.unwrap();
+        let db = atrest_store::testing::fresh_database(dir.path()).await;
         let root = SecretKey::generate().unwrap();
         let tokens = TokenService::load_or_create(&db, &root).await.unwrap();
         (dir, tokens)

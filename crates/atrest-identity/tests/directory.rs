@@ -2,11 +2,10 @@
 
 use atrest_crypto::SecretKey;
 use atrest_identity::{AuthError, Directory, Error, Role, MANAGEMENT_AUDIENCE, VAULT_AUDIENCE};
-use atrest_store::Db;
 
 async fn directory() -> (tempfile::TempDir, Directory) {
     let dir = tempfile::tempdir().unwrap();
-    let db = Db::open(&dir.path().join("meta.db")).await.unwrap();
+    let db = atrest_store::testing::fresh_database(dir.path()).await;
     let directory = Directory::open(db, &SecretKey::from_bytes([3; 32]))
         .await
         .unwrap();
@@ -141,17 +140,22 @@ async fn tokens_work_until_the_principal_is_disabled() {
 #[tokio::test]
 async fn signing_key_survives_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("meta.db");
     let root = SecretKey::from_bytes([9; 32]);
-    let d = Directory::open(Db::open(&path).await.unwrap(), &root)
-        .await
-        .unwrap();
+    let d = Directory::open(
+        atrest_store::testing::fresh_database(dir.path()).await,
+        &root,
+    )
+    .await
+    .unwrap();
     let op = d.bootstrap_operator().await.unwrap().unwrap().principal;
     let (token, _) = d.issue_token(&op, MANAGEMENT_AUDIENCE, "iss").unwrap();
     drop(d);
-    let d = Directory::open(Db::open(&path).await.unwrap(), &root)
-        .await
-        .unwrap();
+    let d = Directory::open(
+        atrest_store::testing::fresh_database(dir.path()).await,
+        &root,
+    )
+    .await
+    .unwrap();
     let header = format!("Bearer {token}");
     assert_eq!(
         d.authenticate(Some(&header), MANAGEMENT_AUDIENCE)

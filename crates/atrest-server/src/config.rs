@@ -15,6 +15,9 @@ pub struct RawConfig {
     pub data_dir: Option<PathBuf>,
     /// Socket address to listen on, e.g. `127.0.0.1:8443`.
     pub listen: Option<String>,
+    /// Metadata database: `postgres://user:password@host:port/db` or a SQLite file path.
+    /// Default: SQLite `meta.db` in the data directory.
+    pub database: Option<String>,
     /// Extra host names (or IPs) to put in the server certificate.
     #[serde(default)]
     pub hosts: Vec<String>,
@@ -40,6 +43,8 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// Listen address.
     pub listen: SocketAddr,
+    /// Metadata database; `None`: SQLite in the data directory.
+    pub database: Option<atrest_store::DatabaseLocation>,
     /// Names in the server certificate besides localhost, 127.0.0.1 and ::1.
     pub hosts: Vec<String>,
     /// Vault DNS suffix.
@@ -130,6 +135,10 @@ impl Settings {
         Ok(Self {
             data_dir: raw.data_dir.unwrap_or_else(|| PathBuf::from("atrest-data")),
             listen,
+            database: raw
+                .database
+                .filter(|d| !d.is_empty())
+                .map(|d| atrest_store::DatabaseLocation::parse(&d)),
             hosts: raw.hosts,
             vault_dns_suffix,
             vault_aliases,

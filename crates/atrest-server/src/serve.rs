@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 
 use atrest_accounts::AccountsState;
 use atrest_identity::Directory;
-use atrest_store::{AuditLog, Db};
+use atrest_store::{AuditLog, DatabaseLocation, Db};
 use aws_lc_rs::hkdf::{Salt, HKDF_SHA256};
 use std::time::Duration;
 
@@ -26,6 +26,8 @@ pub struct RunningServer {
     pub addr: SocketAddr,
     /// The data directory in use.
     pub data: DataDir,
+    /// The metadata database in use.
+    pub database: DatabaseLocation,
     /// Operator credentials, when this start created them.
     pub new_operator: Option<OperatorCredentials>,
     stop: watch::Sender<bool>,
@@ -93,7 +95,12 @@ pub async fn start(settings: Settings) -> Result<RunningServer, StartError> {
     install_crypto_provider();
     let data = DataDir::open(&settings.data_dir).map_err(StartError::DataDir)?;
     let root = data.root_key().map_err(StartError::DataDir)?;
-    let db = Db::open(&data.database()).await?;
+    let location = settings
+        .database
+        .clone()
+        .unwrap_or_else(|| DatabaseLocation::Sqlite(data.database()));
+    let mut db = Db::connect(&location).await?;
+    db.claim_single_node().await?;
     let audit = AuditLog::start(
         db.clone(),
         &derive_subkey(root.expose_secret(), b"atrest/audit-key/v1")[..],
@@ -181,6 +188,7 @@ pub async fn start(settings: Settings) -> Result<RunningServer, StartError> {
     Ok(RunningServer {
         addr,
         data,
+        database: location,
         new_operator,
         stop,
         task,

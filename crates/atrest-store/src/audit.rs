@@ -12,7 +12,7 @@ use serde::Serialize;
 use sqlx::Row;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::{unix_now, Db, Error};
+use crate::{unix_now, Db, Engine, Error};
 
 const GENESIS_MAC: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 /// Records per group commit, all in one INSERT: 12 parameters each, 12 288 in all, under the
@@ -117,13 +117,8 @@ impl AuditLog {
     /// Starts the writer task. `key` (32 bytes derived from the root key) keys the chain MAC.
     pub async fn start(db: Db, key: &[u8]) -> Result<Self, Error> {
         let key = hmac::Key::new(hmac::HMAC_SHA256, key);
-        let head: Option<(i64, String)> =
-            sqlx::query_as("SELECT seq, mac FROM audit_head WHERE id = 1")
-                .fetch_optional(db.pool())
-                .await?;
-        let (seq, mac) = head.unwrap_or((0, GENESIS_MAC.to_owned()));
         let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
-        tokio::spawn(writer(db.clone(), key.clone(), rx, seq, mac));
+        tokio::spawn(writer(db.clone(), key.clone(), rx));
         Ok(Self { db, key, tx })
     }
 
@@ -136,7 +131,7 @@ impl AuditLog {
             .map_err(|_| Error::AuditClosed)?;
         match wait.await {
             Ok(Ok(seq)) => Ok(seq),
-            Ok(Err(message)) => Err(Error::Database(sqlx::Error::Protocol(message))),
+            Ok(Err(message)) => Err(Error::Audit(message)),
             Err(_) => Err(Error::AuditClosed),
         }
     }
@@ -144,7 +139,7 @@ impl AuditLog {
     /// Lists records about one resource, oldest first.
     pub async fn list(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, Error> {
         let rows = sqlx::query(
-            "SELECT * FROM audit_log WHERE resource = ? AND seq > ? ORDER BY seq LIMIT ?",
+            "SELECT * FROM audit_log WHERE resource = $1 AND seq > $2 ORDER BY seq LIMIT $3",
         )
         .bind(&query.resource)
         .bind(query.after_seq)
@@ -154,21 +149,25 @@ impl AuditLog {
         rows.iter().map(entry_from_row).collect()
     }
 
-    /// Recomputes the whole chain. Returns the number of records, or the first break.
+    /// Recomputes the whole chain from one snapshot of the database (so appends running
+    /// meanwhile are neither half seen nor mistaken for a cut). Returns the number of records,
+    /// or the first break.
     pub async fn verify(&self) -> Result<Result<i64, ChainBreak>, Error> {
+        let mut snapshot = self.db.begin_snapshot().await?;
         let head: Option<(i64, String)> =
             sqlx::query_as("SELECT seq, mac FROM audit_head WHERE id = 1")
-                .fetch_optional(self.db.pool())
+                .fetch_optional(&mut *snapshot)
                 .await?;
         let (head_seq, head_mac) = head.unwrap_or((0, GENESIS_MAC.to_owned()));
         let mut prev = GENESIS_MAC.to_owned();
         let mut expected_seq = 1;
         let mut after = 0i64;
         loop {
-            let rows = sqlx::query("SELECT * FROM audit_log WHERE seq > ? ORDER BY seq LIMIT 4096")
-                .bind(after)
-                .fetch_all(self.db.pool())
-                .await?;
+            let rows =
+                sqlx::query("SELECT * FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT 4096")
+                    .bind(after)
+                    .fetch_all(&mut *snapshot)
+                    .await?;
             if rows.is_empty() {
                 break;
             }
@@ -203,13 +202,7 @@ impl AuditLog {
     }
 }
 
-async fn writer(
-    db: Db,
-    key: hmac::Key,
-    mut rx: mpsc::Receiver<Pending>,
-    mut seq: i64,
-    mut mac: String,
-) {
+async fn writer(db: Db, key: hmac::Key, mut rx: mpsc::Receiver<Pending>) {
     let mut batch: Vec<Pending> = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         // Let every task that is ready to run take its turn first: those in the middle of an
@@ -223,14 +216,11 @@ async fn writer(
                 Err(_) => break,
             }
         }
-        let time = unix_now();
-        match write_batch(&db, &key, &batch, seq, &mac, time).await {
-            Ok((new_seq, new_mac)) => {
+        match write_batch(&db, &key, &batch).await {
+            Ok(first_seq) => {
                 for (i, (_, done)) in batch.drain(..).enumerate() {
-                    let _ = done.send(Ok(seq + 1 + i as i64));
+                    let _ = done.send(Ok(first_seq + i as i64));
                 }
-                seq = new_seq;
-                mac = new_mac;
             }
             Err(err) => {
                 tracing::error!(error = %err, "audit batch failed");
@@ -242,24 +232,29 @@ async fn writer(
     }
 }
 
-async fn write_batch(
-    db: &Db,
-    key: &hmac::Key,
-    batch: &[Pending],
-    mut seq: i64,
-    prev: &str,
-    time: i64,
-) -> Result<(i64, String), sqlx::Error> {
-    let mut mac = prev.to_owned();
+/// Appends one batch in one transaction and returns the first record's sequence number. The
+/// chain head is read inside the transaction under the database's lock (SQLite's write lock;
+/// PostgreSQL's row lock on `audit_head`), so appenders in any number of processes form one
+/// chain; the head moves with every insert (a trigger, see migration 0007). A batch is never
+/// split, so a failed batch leaves nothing behind.
+async fn write_batch(db: &Db, key: &hmac::Key, batch: &[Pending]) -> Result<i64, Error> {
+    let mut tx = db.begin_audit().await?;
+    let head: Option<(i64, String)> = sqlx::query_as(match db.engine() {
+        Engine::Sqlite => "SELECT seq, mac FROM audit_head WHERE id = 1",
+        Engine::Postgres => "SELECT seq, mac FROM audit_head WHERE id = 1 FOR UPDATE",
+    })
+    .fetch_optional(&mut *tx)
+    .await?;
+    let (mut seq, mut mac) = head.unwrap_or((0, GENESIS_MAC.to_owned()));
+    let first_seq = seq + 1;
+    let time = unix_now();
     let mut rows = Vec::with_capacity(batch.len());
     for (record, _) in batch {
         seq += 1;
         mac = chain_mac(key, &mac, seq, time, record);
         rows.push((seq, record, mac.clone()));
     }
-    // One multi-row INSERT: a statement is a round trip to SQLite's worker thread and, in
-    // autocommit, its own atomic transaction, which also moves `audit_head` (a trigger, see
-    // migration 0007). A batch is never split, so a failed batch leaves nothing behind.
+    // One multi-row INSERT: one round trip for the whole batch.
     let mut insert = sqlx::QueryBuilder::new(
         "INSERT INTO audit_log (seq, time, tenant_id, principal_id, resource, key_name, \
          key_version, operation, result, status, detail, mac) ",
@@ -278,8 +273,9 @@ async fn write_batch(
             .push_bind(&record.detail)
             .push_bind(mac);
     });
-    insert.build().execute(db.pool()).await?;
-    Ok((seq, mac))
+    insert.build().execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(first_seq)
 }
 
 /// mac(n) = HMAC(key, mac(n-1) ‖ seq ‖ time ‖ each field as u32be(len) ‖ bytes, absent = 0xffffffff).
@@ -312,7 +308,7 @@ fn chain_mac(key: &hmac::Key, prev: &str, seq: i64, time: i64, record: &AuditRec
     hex::encode(ctx.sign().as_ref())
 }
 
-fn entry_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<AuditEntry, Error> {
+fn entry_from_row(row: &sqlx::any::AnyRow) -> Result<AuditEntry, Error> {
     Ok(AuditEntry {
         seq: row.try_get("seq")?,
         time: row.try_get("time")?,
@@ -350,8 +346,7 @@ mod tests {
     }
 
     async fn log_with(n: usize) -> (tempfile::TempDir, AuditLog) {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(&dir.path().join("meta.db")).await.unwrap();
+        let (dir, db) = crate::testing::temp_database().await;
         let log = AuditLog::start(db, &[7u8; 32]).await.unwrap();
         let handles: Vec<_> = (0..n)
             .map(|i| {
@@ -460,13 +455,12 @@ mod tests {
     #[tokio::test]
     async fn chain_continues_across_restarts() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("meta.db");
         {
-            let db = Db::open(&path).await.unwrap();
+            let db = crate::testing::fresh_database(dir.path()).await;
             let log = AuditLog::start(db.clone(), &[1u8; 32]).await.unwrap();
             log.append(record(1)).await.unwrap();
         }
-        let db = Db::open(&path).await.unwrap();
+        let db = crate::testing::fresh_database(dir.path()).await;
         let log = AuditLog::start(db, &[1u8; 32]).await.unwrap();
         assert_eq!(log.append(record(2)).await.unwrap(), 2);
         assert_eq!(log.verify().await.unwrap(), Ok(2));

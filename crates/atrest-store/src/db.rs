@@ -1,49 +1,323 @@
-use std::path::Path;
-use std::str::FromStr;
-use std::time::Duration;
+//! The metadata database on one of two engines: SQLite (embedded default) or PostgreSQL.
+//!
+//! Both are reached through sqlx's `Any` driver with one set of portable SQL (`$n`
+//! parameters, `COLLATE NOCASE`, 64-bit integers for flags and times). What differs between
+//! the engines stays in this module: how a database is opened, how writers are serialised
+//! ([`Db::begin_write`]) and how a row's secret column is scrubbed ([`Db::scrub_and_delete`]).
 
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use std::path::Path;
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, ConnectOptions, Connection, Executor};
 
 use crate::Error;
 
-/// The metadata database.
-#[derive(Clone, Debug)]
-pub struct Db {
-    pool: SqlitePool,
+/// Which engine holds the metadata.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// One SQLite file (WAL, `synchronous=FULL`).
+    Sqlite,
+    /// A PostgreSQL database.
+    Postgres,
 }
+
+/// Where the metadata lives: a SQLite file or a PostgreSQL URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseLocation {
+    /// A SQLite database file (created if missing).
+    Sqlite(std::path::PathBuf),
+    /// `postgres://user[:password]@host[:port]/database[?sslmode=…]` (database created if
+    /// missing, when the user may).
+    Postgres(String),
+}
+
+impl DatabaseLocation {
+    /// Parses `postgres://…` / `postgresql://…`, `sqlite:PATH`, or a plain file path.
+    pub fn parse(value: &str) -> Self {
+        if value.starts_with("postgres://") || value.starts_with("postgresql://") {
+            Self::Postgres(value.to_owned())
+        } else {
+            let path = value
+                .strip_prefix("sqlite://")
+                .or_else(|| value.strip_prefix("sqlite:"))
+                .unwrap_or(value);
+            Self::Sqlite(path.into())
+        }
+    }
+
+    /// The location with any password replaced by `***`, for logs and banners.
+    pub fn redacted(&self) -> String {
+        match self {
+            Self::Sqlite(path) => path.display().to_string(),
+            Self::Postgres(url) => match url::Url::parse(url) {
+                Ok(mut parsed) => {
+                    if parsed.password().is_some() {
+                        let _ = parsed.set_password(Some("***"));
+                    }
+                    parsed.to_string()
+                }
+                Err(_) => "postgres://(unparseable URL)".to_owned(),
+            },
+        }
+    }
+}
+
+/// Advisory-lock key (PostgreSQL) serialising metadata writers, like SQLite's `BEGIN
+/// IMMEDIATE`: "atrest-w" as a big-endian integer.
+const WRITE_LOCK: i64 = 0x6174_7265_7374_2d77;
+/// Advisory-lock key held for the whole life of a node: "atrest-n".
+const NODE_LOCK: i64 = 0x6174_7265_7374_2d6e;
+
+/// The metadata database: a connection pool and its engine.
+#[derive(Clone)]
+pub struct Db {
+    pool: AnyPool,
+    engine: Engine,
+    /// PostgreSQL: how to connect, for the node lock.
+    options: Option<AnyConnectOptions>,
+    /// PostgreSQL: the connection holding the node lock (released when it closes).
+    node_lock: Option<std::sync::Arc<tokio::sync::Mutex<sqlx::AnyConnection>>>,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db")
+            .field("engine", &self.engine)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A write transaction ("unit of work"): writers are serialised by the database on both
+/// engines, so a read-then-write inside it sees no concurrent writer. Dropped without
+/// [`WriteTx::commit`], it rolls back.
+pub type WriteTx = sqlx::Transaction<'static, sqlx::Any>;
 
 impl Db {
     /// Opens (creating if needed) the SQLite database at `path` and applies migrations.
     pub async fn open(path: &Path) -> Result<Self, Error> {
-        let options = SqliteConnectOptions::from_str("sqlite://")?
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // FULL: a commit is on disk before it returns, so an acknowledged write survives
-            // a crash.
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new()
+        Self::connect(&DatabaseLocation::Sqlite(path.to_owned())).await
+    }
+
+    /// Opens the database at `location` (creating it if missing) and applies migrations.
+    pub async fn connect(location: &DatabaseLocation) -> Result<Self, Error> {
+        static DRIVERS: Once = Once::new();
+        DRIVERS.call_once(sqlx::any::install_default_drivers);
+        match location {
+            DatabaseLocation::Sqlite(path) => Self::open_sqlite(path).await,
+            DatabaseLocation::Postgres(url) => Self::open_postgres(url).await,
+        }
+    }
+
+    async fn open_sqlite(path: &Path) -> Result<Self, Error> {
+        // sqlx percent-decodes the file name; escape what would otherwise be read as syntax.
+        let name = path
+            .to_string_lossy()
+            .replace('%', "%25")
+            .replace('?', "%3F")
+            .replace('#', "%23");
+        let options: AnyConnectOptions = format!("sqlite://{name}?mode=rwc").parse()?;
+        let pool = AnyPoolOptions::new()
             .max_connections(8)
             // sqlx pings a connection before handing it out by default: a round trip to the
             // connection's worker thread per query, for a file that cannot drop a connection.
             .test_before_acquire(false)
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    // WAL + FULL: a commit is on disk before it returns, so an acknowledged
+                    // write survives a crash.
+                    conn.execute(
+                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                    )
+                    .await?;
+                    Ok(())
+                })
+            })
             .connect_with(options)
             .await?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Self { pool })
+        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        Ok(Self {
+            pool,
+            engine: Engine::Sqlite,
+            options: None,
+            node_lock: None,
+        })
     }
 
-    /// The connection pool, for domain repositories.
-    pub fn pool(&self) -> &SqlitePool {
+    async fn open_postgres(url: &str) -> Result<Self, Error> {
+        create_postgres_database_if_missing(url).await?;
+        let options: AnyConnectOptions = url.parse()?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.clone())
+            .await?;
+        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        Ok(Self {
+            pool,
+            engine: Engine::Postgres,
+            options: Some(options),
+            node_lock: None,
+        })
+    }
+
+    /// Claims the database for this node, for as long as this handle (or a clone) lives.
+    /// Caches in a node assume no other node writes the same database (until cluster events
+    /// exist); SQLite's equivalent is the data directory's lock file, so this is a no-op there.
+    pub async fn claim_single_node(&mut self) -> Result<(), Error> {
+        if let Some(options) = &self.options {
+            let conn = hold_node_lock(options).await?;
+            self.node_lock = Some(std::sync::Arc::new(tokio::sync::Mutex::new(conn)));
+        }
+        Ok(())
+    }
+
+    /// The engine behind this database.
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    /// The connection pool, for the storage implementations.
+    pub fn pool(&self) -> &AnyPool {
         &self.pool
     }
 
-    /// Closes every connection (checkpointing the WAL).
+    /// Starts a write transaction. SQLite: `BEGIN IMMEDIATE` (concurrent writers queue instead
+    /// of failing to upgrade a read lock). PostgreSQL: `BEGIN` and a transaction-scoped
+    /// advisory lock, the same "one writer at a time" on every node.
+    pub async fn begin_write(&self) -> Result<WriteTx, Error> {
+        match self.engine {
+            Engine::Sqlite => Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?),
+            Engine::Postgres => {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(WRITE_LOCK)
+                    .execute(&mut *tx)
+                    .await?;
+                Ok(tx)
+            }
+        }
+    }
+
+    /// Starts an audit append: SQLite's write lock; on PostgreSQL a plain transaction whose
+    /// `SELECT … FOR UPDATE` of the chain head serialises appenders without holding up other
+    /// writers.
+    pub(crate) async fn begin_audit(&self) -> Result<WriteTx, Error> {
+        match self.engine {
+            Engine::Sqlite => Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?),
+            Engine::Postgres => Ok(self.pool.begin().await?),
+        }
+    }
+
+    /// Starts a read-only snapshot: every query in it sees the database as of one moment.
+    pub async fn begin_snapshot(&self) -> Result<WriteTx, Error> {
+        match self.engine {
+            // A deferred transaction in WAL mode reads one snapshot from its first read on.
+            Engine::Sqlite => Ok(self.pool.begin().await?),
+            Engine::Postgres => Ok(self
+                .pool
+                .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                .await?),
+        }
+    }
+
+    /// Overwrites `column` of the rows `WHERE id = $1` in `table` with zero bytes of the same
+    /// length and deletes them, inside `tx`, so the secret is not left in the row's old
+    /// version. SQLite also zeroes freed pages (`secure_delete`); PostgreSQL keeps old row
+    /// versions until VACUUM (docs/OPERATIONS.md, "Crypto-shredding on PostgreSQL").
+    pub async fn scrub_and_delete(
+        &self,
+        tx: &mut WriteTx,
+        table: &'static str,
+        column: &'static str,
+        id: &str,
+    ) -> Result<(), Error> {
+        let zeroes = match self.engine {
+            Engine::Sqlite => {
+                sqlx::query("PRAGMA secure_delete = ON")
+                    .execute(&mut **tx)
+                    .await?;
+                format!("zeroblob(length({column}))")
+            }
+            Engine::Postgres => format!("decode(repeat('00', length({column})), 'hex')"),
+        };
+        sqlx::query(&format!(
+            "UPDATE {table} SET {column} = {zeroes} WHERE id = $1"
+        ))
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+        sqlx::query(&format!("DELETE FROM {table} WHERE id = $1"))
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Closes every connection (checkpointing SQLite's WAL).
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// Connects to the server's `postgres` database and creates the target database if it does
+/// not exist yet, as SQLite creates its file.
+async fn create_postgres_database_if_missing(url: &str) -> Result<(), Error> {
+    let parsed = url::Url::parse(url).map_err(|e| Error::Config(format!("database URL: {e}")))?;
+    let name = parsed.path().trim_start_matches('/').to_owned();
+    if name.is_empty() || name == "postgres" {
+        return Ok(());
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return Err(Error::Config(format!(
+            "database name '{name}': use letters, digits, '_' and '-' (or create it yourself)"
+        )));
+    }
+    let mut admin = parsed.clone();
+    admin.set_path("/postgres");
+    let mut conn = sqlx::AnyConnection::connect(admin.as_str()).await?;
+    let exists: Option<(i32,)> = sqlx::query_as("SELECT 1 FROM pg_database WHERE datname = $1")
+        .bind(&name)
+        .fetch_optional(&mut conn)
+        .await?;
+    if exists.is_none() {
+        match conn.execute(&*format!("CREATE DATABASE \"{name}\"")).await {
+            Ok(_) => tracing::info!(database = %name, "created the PostgreSQL database"),
+            // Another node created it in the meantime.
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P04") => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let _ = conn.close().await;
+    Ok(())
+}
+
+/// Takes the node lock: caches in this process assume no other node writes the same database
+/// (until cluster events exist). A node that was just killed may hold it for a moment more,
+/// until PostgreSQL notices its connection is gone.
+async fn hold_node_lock(options: &AnyConnectOptions) -> Result<sqlx::AnyConnection, Error> {
+    let mut conn = options.connect().await?;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let (locked,): (bool,) = sqlx::query_as("SELECT pg_try_advisory_lock($1)")
+            .bind(NODE_LOCK)
+            .fetch_one(&mut conn)
+            .await?;
+        if locked {
+            return Ok(conn);
+        }
+        if Instant::now() >= deadline {
+            return Err(Error::Config(
+                "another atrest node is serving this PostgreSQL database; one node per database \
+                 until cluster events are available (stop the other node or use another database)"
+                    .to_owned(),
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }

@@ -1,18 +1,21 @@
 //! Storage for atrest: the metadata database and the hash-chained audit log.
 //!
-//! The database is SQLite through sqlx, opened in WAL mode with `synchronous=FULL`, so a
-//! transaction that has committed survives `kill -9` and power loss. Schema changes are the
-//! numbered files in `migrations/`, applied at open. Domain crates keep their own queries (in
-//! their `repo` modules) and use [`Db::pool`]; this crate holds no business rules.
+//! The database is SQLite (embedded default: WAL, `synchronous=FULL`, so a committed
+//! transaction survives `kill -9` and power loss) or PostgreSQL, both through sqlx with one
+//! set of portable SQL. Schema changes are the numbered files in `migrations/sqlite` and
+//! `migrations/postgres`, kept in step and applied at open. This crate holds no business rules.
 
 mod audit;
 mod db;
 mod error;
+mod flag;
 mod row_cache;
+pub mod testing;
 
 pub use audit::{AuditEntry, AuditLog, AuditQuery, AuditRecord, ChainBreak};
-pub use db::Db;
+pub use db::{DatabaseLocation, Db, Engine, WriteTx};
 pub use error::Error;
+pub use flag::SqlBool;
 pub use row_cache::RowCache;
 
 /// Current time as unix seconds.

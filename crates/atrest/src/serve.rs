@@ -15,6 +15,10 @@ pub(crate) struct ServeArgs {
     /// Address to listen on. Default: 127.0.0.1:8443
     #[arg(long, env = "ATREST_LISTEN")]
     listen: Option<String>,
+    /// Metadata database: postgres://USER:PASSWORD@HOST:PORT/DB, or a SQLite file.
+    /// Default: SQLite in the data directory.
+    #[arg(long, env = "ATREST_DATABASE_URL")]
+    database: Option<String>,
     /// TOML configuration file (see docs/OPERATIONS.md for every setting).
     #[arg(long, env = "ATREST_CONFIG")]
     config: Option<PathBuf>,
@@ -37,6 +41,9 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     };
     if let Some(dir) = args.data_dir {
         raw.data_dir = Some(dir);
+    }
+    if let Some(database) = args.database {
+        raw.database = Some(database);
     }
     if let Some(listen) = args.listen {
         raw.listen = Some(listen);
@@ -64,6 +71,7 @@ fn print_banner(server: &RunningServer) {
     let creds = server.data.operator_credentials();
     println!("atrest is serving at {url}");
     println!("  data dir:  {}", server.data.path().display());
+    println!("  database:  {}", server.database.redacted());
     println!("  CA cert:   {}", ca.display());
     println!("             trust it with REQUESTS_CA_BUNDLE={0} (Python), NODE_EXTRA_CA_CERTS={0} (Node), curl --cacert {0}", ca.display());
     match &server.new_operator {

@@ -145,7 +145,7 @@ impl Accounts {
             self.check_sku_cmk(&next.sku)?;
         }
         next.updated = self.now().max(account.updated + 1);
-        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.inner.db.begin_write().await?;
         if !repo::save(&mut tx, &next, account.updated, wrapped.as_ref()).await? {
             return Err(Error::Concurrent(account.name.clone()));
         }

@@ -147,7 +147,7 @@ impl Accounts {
         }
         let (h1, h2) = (self.new_key_hash()?, self.new_key_hash()?);
         let inserted = async {
-            let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
+            let mut tx = self.inner.db.begin_write().await?;
             repo::insert(&mut tx, &account, &wrapped, (&h1, &h2)).await?;
             tx.commit().await?;
             Ok::<(), Error>(())
@@ -251,27 +251,18 @@ impl Accounts {
             return Ok(false);
         };
         let blob_keys: Vec<(String,)> =
-            sqlx::query_as("SELECT blob_key FROM account_objects WHERE account_id = ?")
+            sqlx::query_as("SELECT blob_key FROM account_objects WHERE account_id = $1")
                 .bind(&account.id)
                 .fetch_all(self.pool())
                 .await?;
-        // Overwrite the wrapped key before deleting the row, with secure_delete so freed pages
-        // are zeroed: the account key cannot be recovered from the database file afterwards.
-        let mut conn = self.pool().acquire().await?;
-        sqlx::query("PRAGMA secure_delete = ON")
-            .execute(&mut *conn)
-            .await?;
-        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-        sqlx::query("UPDATE accounts SET wrapped_ak = zeroblob(length(wrapped_ak)) WHERE id = ?")
-            .bind(&account.id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM accounts WHERE id = ?")
-            .bind(&account.id)
-            .execute(&mut *tx)
+        // Overwrite the wrapped key before deleting the row (and on SQLite zero the freed
+        // pages): the account key cannot be recovered from the database afterwards.
+        let mut tx = self.inner.db.begin_write().await?;
+        self.inner
+            .db
+            .scrub_and_delete(&mut tx, "accounts", "wrapped_ak", &account.id)
             .await?;
         tx.commit().await?;
-        drop(conn);
         self.inner.cache.forget(&account.id);
         self.undeploy_all(&account.id).await;
         for (key,) in blob_keys {

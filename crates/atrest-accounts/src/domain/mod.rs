@@ -182,7 +182,7 @@ impl Accounts {
         Ok((version, self.inner.ring.pending_rewraps().await?))
     }
 
-    fn pool(&self) -> &sqlx::SqlitePool {
+    fn pool(&self) -> &sqlx::AnyPool {
         self.inner.db.pool()
     }
 

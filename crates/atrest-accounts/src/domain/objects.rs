@@ -151,7 +151,7 @@ impl Accounts {
         name: &str,
     ) -> Result<Option<ObjectRow>, Error> {
         let row = sqlx::query(
-            "SELECT * FROM account_objects WHERE account_id = ? AND kind = ? AND name_index = ?",
+            "SELECT * FROM account_objects WHERE account_id = $1 AND kind = $2 AND name_index = $3",
         )
         .bind(&account.id)
         .bind(kind)
@@ -170,7 +170,7 @@ impl Accounts {
         kind: &str,
     ) -> Result<Vec<ObjectRow>, Error> {
         let rows = sqlx::query(
-            "SELECT * FROM account_objects WHERE account_id = ? AND kind = ? ORDER BY created, id",
+            "SELECT * FROM account_objects WHERE account_id = $1 AND kind = $2 ORDER BY created, id",
         )
         .bind(&account.id)
         .bind(kind)
@@ -185,7 +185,7 @@ impl Accounts {
         &self,
         account: &Account,
         ak: &SecretKey,
-        row: &sqlx::sqlite::SqliteRow,
+        row: &sqlx::any::AnyRow,
     ) -> Result<ObjectRow, Error> {
         let id: String = row.try_get("id")?;
         let sealed: Vec<u8> = row.try_get("name_sealed")?;
@@ -222,8 +222,8 @@ impl Accounts {
             .as_ref()
             .map(|m| seal_small(ak, account, &row.id, "meta", m))
             .transpose()?;
-        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
-        let old: Option<(String,)> = sqlx::query_as("DELETE FROM account_objects WHERE account_id = ? AND kind = ? AND name_index = ? RETURNING blob_key")
+        let mut tx = self.inner.db.begin_write().await?;
+        let old: Option<(String,)> = sqlx::query_as("DELETE FROM account_objects WHERE account_id = $1 AND kind = $2 AND name_index = $3 RETURNING blob_key")
             .bind(&account.id)
             .bind(kind)
             .bind(&index)
@@ -231,7 +231,7 @@ impl Accounts {
             .await?;
         sqlx::query(
             "INSERT INTO account_objects (account_id, id, kind, name_index, name_sealed, blob_key, size, stored_size, sha256, meta, created) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(&account.id)
         .bind(&row.id)
@@ -282,7 +282,7 @@ impl Accounts {
         kind: &str,
         name: &str,
     ) -> Result<bool, Error> {
-        let old: Option<(String,)> = sqlx::query_as("DELETE FROM account_objects WHERE account_id = ? AND kind = ? AND name_index = ? RETURNING blob_key")
+        let old: Option<(String,)> = sqlx::query_as("DELETE FROM account_objects WHERE account_id = $1 AND kind = $2 AND name_index = $3 RETURNING blob_key")
             .bind(&account.id)
             .bind(kind)
             .bind(name_index(ak, kind, name))
@@ -296,19 +296,19 @@ impl Accounts {
 
     /// `onKeyLoss: delete`: removes every stored object and blocklist item of the account.
     pub(super) async fn delete_account_data(&self, account: &Account) -> Result<(), Error> {
-        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.inner.db.begin_write().await?;
         let blobs: Vec<(String,)> =
-            sqlx::query_as("DELETE FROM account_objects WHERE account_id = ? RETURNING blob_key")
+            sqlx::query_as("DELETE FROM account_objects WHERE account_id = $1 RETURNING blob_key")
                 .bind(&account.id)
                 .fetch_all(&mut *tx)
                 .await?;
         for table in ["blocklist_items", "deployments"] {
-            sqlx::query(&format!("DELETE FROM {table} WHERE account_id = ?"))
+            sqlx::query(&format!("DELETE FROM {table} WHERE account_id = $1"))
                 .bind(&account.id)
                 .execute(&mut *tx)
                 .await?;
         }
-        sqlx::query("UPDATE accounts SET data_deleted_at = ? WHERE id = ?")
+        sqlx::query("UPDATE accounts SET data_deleted_at = $1 WHERE id = $2")
             .bind(self.now())
             .bind(&account.id)
             .execute(&mut *tx)

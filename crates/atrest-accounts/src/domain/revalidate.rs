@@ -187,7 +187,7 @@ impl Accounts {
                 next.cmk_wrapped_version = w.cmk_version.clone();
             }
             next.updated = self.now().max(account.updated + 1);
-            let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
+            let mut tx = self.inner.db.begin_write().await?;
             if !repo::save(&mut tx, &next, account.updated, rewrapped.as_ref()).await? {
                 return Ok(()); // changed meanwhile; the next check sees the new row
             }
@@ -229,7 +229,7 @@ impl Accounts {
         next.key_state = KeyState::KeyInaccessible;
         next.key_state_reason = Some(reason.clone());
         next.updated = self.now().max(account.updated + 1);
-        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.inner.db.begin_write().await?;
         if repo::save(&mut tx, &next, account.updated, None).await? {
             tx.commit().await?;
             self.audit_system("", Some(&next), "KeyInaccessible", &reason)
@@ -254,8 +254,8 @@ impl Accounts {
     async fn delete_lost_data(&self) -> Result<(), Error> {
         let grace = self.inner.config.key_loss_grace.as_secs() as i64;
         let ids: Vec<(String,)> = sqlx::query_as(
-            "SELECT id FROM accounts WHERE key_state = 'KeyInaccessible' AND on_key_loss = ? \
-             AND data_deleted_at IS NULL AND key_state_since <= ?",
+            "SELECT id FROM accounts WHERE key_state = 'KeyInaccessible' AND on_key_loss = $1 \
+             AND data_deleted_at IS NULL AND key_state_since <= $2",
         )
         .bind(OnKeyLoss::Delete.as_str())
         .bind(self.now() - grace)

@@ -56,7 +56,7 @@ impl Accounts {
             .inner
             .ring
             .seal_meta(&blocklist_context(&account.id, &index), name.as_bytes())?;
-        sqlx::query("INSERT INTO blocklists (account_id, name_index, name_sealed, mmk_version, created) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")
+        sqlx::query("INSERT INTO blocklists (account_id, name_index, name_sealed, mmk_version, created) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING")
             .bind(&account.id)
             .bind(&index)
             .bind(sealed)
@@ -74,7 +74,7 @@ impl Accounts {
         caller: &DataCaller,
     ) -> Result<Vec<String>, Error> {
         let account = self.authorize_data(account, caller).await?;
-        let rows = sqlx::query("SELECT name_index, name_sealed, mmk_version FROM blocklists WHERE account_id = ? ORDER BY created")
+        let rows = sqlx::query("SELECT name_index, name_sealed, mmk_version FROM blocklists WHERE account_id = $1 ORDER BY created")
             .bind(&account.id)
             .fetch_all(self.pool())
             .await?;
@@ -101,13 +101,13 @@ impl Accounts {
     ) -> Result<(), Error> {
         let account = self.authorize_data(account, caller).await?;
         let index = self.list_index(&account, name);
-        let mut tx = self.pool().begin().await?;
-        sqlx::query("DELETE FROM blocklist_items WHERE account_id = ? AND blocklist = ?")
+        let mut tx = self.inner.db.begin_write().await?;
+        sqlx::query("DELETE FROM blocklist_items WHERE account_id = $1 AND blocklist = $2")
             .bind(&account.id)
             .bind(&index)
             .execute(&mut *tx)
             .await?;
-        let done = sqlx::query("DELETE FROM blocklists WHERE account_id = ? AND name_index = ?")
+        let done = sqlx::query("DELETE FROM blocklists WHERE account_id = $1 AND name_index = $2")
             .bind(&account.id)
             .bind(&index)
             .execute(&mut *tx)
@@ -142,12 +142,12 @@ impl Accounts {
                 "send 1-100 items of 1-128 characters each".into(),
             ));
         }
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.inner.db.begin_write().await?;
         let mut items = Vec::new();
         for text in texts {
             let id = uuid::Uuid::new_v4().to_string();
             let sealed = seal_small(&ak, &account, &id, "blocklist-item", text.as_bytes())?;
-            sqlx::query("INSERT INTO blocklist_items (account_id, blocklist, id, text_sealed, created) VALUES (?, ?, ?, ?, ?)")
+            sqlx::query("INSERT INTO blocklist_items (account_id, blocklist, id, text_sealed, created) VALUES ($1, $2, $3, $4, $5)")
                 .bind(&account.id)
                 .bind(&index)
                 .bind(&id)
@@ -205,7 +205,7 @@ impl Accounts {
     async fn existing_list(&self, account: &Account, name: &str) -> Result<String, Error> {
         let index = self.list_index(account, name);
         let found: Option<(String,)> = sqlx::query_as(
-            "SELECT name_index FROM blocklists WHERE account_id = ? AND name_index = ?",
+            "SELECT name_index FROM blocklists WHERE account_id = $1 AND name_index = $2",
         )
         .bind(&account.id)
         .bind(&index)
@@ -223,7 +223,7 @@ impl Accounts {
         ak: &SecretKey,
         index: &str,
     ) -> Result<Vec<BlocklistItem>, Error> {
-        let rows: Vec<(String, Vec<u8>)> = sqlx::query_as("SELECT id, text_sealed FROM blocklist_items WHERE account_id = ? AND blocklist = ? ORDER BY created, id")
+        let rows: Vec<(String, Vec<u8>)> = sqlx::query_as("SELECT id, text_sealed FROM blocklist_items WHERE account_id = $1 AND blocklist = $2 ORDER BY created, id")
             .bind(&account.id)
             .bind(index)
             .fetch_all(self.pool())

@@ -44,12 +44,12 @@ impl Accounts {
             )));
         }
         sqlx::query(
-            "INSERT INTO speech_endpoints (account_id, name, logging, created) VALUES (?, ?, ?, ?) \
+            "INSERT INTO speech_endpoints (account_id, name, logging, created) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (account_id, name) DO UPDATE SET logging = excluded.logging",
         )
         .bind(&account.id)
         .bind(endpoint)
-        .bind(logging)
+        .bind(atrest_store::SqlBool::from(logging))
         .bind(self.now())
         .execute(self.pool())
         .await?;
@@ -65,8 +65,8 @@ impl Accounts {
         input: Bytes,
     ) -> Result<String, Error> {
         let (account, ak) = self.open_data(account, caller).await?;
-        let logging: Option<(bool,)> = sqlx::query_as(
-            "SELECT logging FROM speech_endpoints WHERE account_id = ? AND name = ?",
+        let logging: Option<(atrest_store::SqlBool,)> = sqlx::query_as(
+            "SELECT logging FROM speech_endpoints WHERE account_id = $1 AND name = $2",
         )
         .bind(&account.id)
         .bind(endpoint)
@@ -79,7 +79,7 @@ impl Accounts {
             });
         };
         let text = String::from_utf8_lossy(&input).trim().to_owned();
-        if logging {
+        if bool::from(logging) {
             let id = uuid::Uuid::new_v4().to_string();
             let record = serde_json::to_vec(&serde_json::json!({"input": text, "result": text}))
                 .map_err(Error::internal)?;

@@ -190,7 +190,7 @@ impl Accounts {
         let loaded = Arc::new(LoadedModel::parse(&tsv)?);
         let now = self.now();
         sqlx::query(
-            "INSERT INTO deployments (account_id, name, model_id, status, created) VALUES (?, ?, ?, 'Deployed', ?) \
+            "INSERT INTO deployments (account_id, name, model_id, status, created) VALUES ($1, $2, $3, 'Deployed', $4) \
              ON CONFLICT (account_id, name) DO UPDATE SET model_id = excluded.model_id, status = 'Deployed'",
         )
         .bind(&account.id)
@@ -218,7 +218,7 @@ impl Accounts {
     ) -> Result<Vec<DeploymentInfo>, Error> {
         let account = self.authorize_data(account, caller).await?;
         let rows: Vec<(String, String, i64)> = sqlx::query_as(
-            "SELECT name, status, created FROM deployments WHERE account_id = ? ORDER BY name",
+            "SELECT name, status, created FROM deployments WHERE account_id = $1 ORDER BY name",
         )
         .bind(&account.id)
         .fetch_all(self.pool())
@@ -244,7 +244,7 @@ impl Accounts {
         if let Some(map) = self.deployed().get_mut(&account.id) {
             map.remove(deployment);
         }
-        let done = sqlx::query("DELETE FROM deployments WHERE account_id = ? AND name = ?")
+        let done = sqlx::query("DELETE FROM deployments WHERE account_id = $1 AND name = $2")
             .bind(&account.id)
             .bind(deployment)
             .execute(self.pool())
@@ -283,7 +283,7 @@ impl Accounts {
     pub(super) async fn undeploy_all(&self, account_id: &str) {
         let removed = self.deployed().remove(account_id);
         drop(removed);
-        let _ = sqlx::query("UPDATE deployments SET status = 'Undeployed' WHERE account_id = ?")
+        let _ = sqlx::query("UPDATE deployments SET status = 'Undeployed' WHERE account_id = $1")
             .bind(account_id)
             .execute(self.pool())
             .await;

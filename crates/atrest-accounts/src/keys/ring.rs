@@ -73,13 +73,13 @@ impl PlatformKeys {
     /// Adds a new version and makes it current. Returns its number.
     pub async fn rotate(&self) -> Result<i64, Error> {
         let key = SecretKey::generate()?;
-        let mut tx = self.db.pool().begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.db.begin_write().await?;
         let (next,): (i64,) =
             sqlx::query_as("SELECT COALESCE(MAX(version), 0) + 1 FROM platform_keys")
                 .fetch_one(&mut *tx)
                 .await?;
         let sealed = seal::seal(&self.root, &aad(next), key.expose_secret())?;
-        sqlx::query("INSERT INTO platform_keys (version, sealed, created) VALUES (?, ?, ?)")
+        sqlx::query("INSERT INTO platform_keys (version, sealed, created) VALUES ($1, $2, $3)")
             .bind(next)
             .bind(sealed)
             .bind(unix_now())
@@ -146,7 +146,7 @@ impl PlatformKeys {
         let (current, _) = self.current();
         let rows = sqlx::query(
             "SELECT id, wrapped_ak, mmk_version FROM accounts \
-             WHERE mmk_version IS NOT NULL AND mmk_version < ? LIMIT ?",
+             WHERE mmk_version IS NOT NULL AND mmk_version < $1 LIMIT $2",
         )
         .bind(current)
         .bind(BATCH)
@@ -154,13 +154,13 @@ impl PlatformKeys {
         .await?;
         let lists = sqlx::query(
             "SELECT account_id, name_index, name_sealed, mmk_version FROM blocklists \
-             WHERE mmk_version < ? LIMIT ?",
+             WHERE mmk_version < $1 LIMIT $2",
         )
         .bind(current)
         .bind(BATCH)
         .fetch_all(self.db.pool())
         .await?;
-        let mut tx = self.db.pool().begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.db.begin_write().await?;
         for row in &rows {
             let id: String = row.try_get("id")?;
             let old: i64 = row.try_get("mmk_version")?;
@@ -168,7 +168,7 @@ impl PlatformKeys {
             let ak = self.unwrap(old, &wrapped, &id)?;
             let (version, rewrapped) = self.wrap(&ak, &id)?;
             sqlx::query(
-                "UPDATE accounts SET wrapped_ak = ?, mmk_version = ? WHERE id = ? AND mmk_version = ?",
+                "UPDATE accounts SET wrapped_ak = $1, mmk_version = $2 WHERE id = $3 AND mmk_version = $4",
             )
             .bind(rewrapped)
             .bind(version)
@@ -186,8 +186,8 @@ impl PlatformKeys {
             let name = zeroize::Zeroizing::new(self.open_meta(old, &context, &sealed)?);
             let (version, resealed) = self.seal_meta(&context, &name)?;
             sqlx::query(
-                "UPDATE blocklists SET name_sealed = ?, mmk_version = ? \
-                 WHERE account_id = ? AND name_index = ? AND mmk_version = ?",
+                "UPDATE blocklists SET name_sealed = $1, mmk_version = $2 \
+                 WHERE account_id = $3 AND name_index = $4 AND mmk_version = $5",
             )
             .bind(resealed)
             .bind(version)
@@ -205,8 +205,8 @@ impl PlatformKeys {
     pub async fn pending_rewraps(&self) -> Result<i64, Error> {
         let (current, _) = self.current();
         let (pending,): (i64,) = sqlx::query_as(
-            "SELECT (SELECT count(*) FROM accounts WHERE mmk_version IS NOT NULL AND mmk_version < ?1) \
-             + (SELECT count(*) FROM blocklists WHERE mmk_version < ?1)",
+            "SELECT (SELECT count(*) FROM accounts WHERE mmk_version IS NOT NULL AND mmk_version < $1) \
+             + (SELECT count(*) FROM blocklists WHERE mmk_version < $1)",
         )
         .bind(current)
         .fetch_one(self.db.pool())

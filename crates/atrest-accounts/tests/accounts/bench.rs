@@ -86,24 +86,26 @@ async fn bench_accounts() {
             .unwrap();
     }
     cmk_account(&env, "large").await;
-    let db = atrest_store::Db::open(&env.server.data.database())
+    let db = atrest_store::Db::connect(&env.server.database)
         .await
         .unwrap();
     let (large_id,): (String,) = sqlx::query_as("SELECT id FROM accounts WHERE name = 'large'")
         .fetch_one(db.pool())
         .await
         .unwrap();
-    let mut tx = db.pool().begin().await.unwrap();
+    let mut tx = db.begin_write().await.unwrap();
     for i in 0..100_000 {
-        sqlx::query("INSERT INTO account_objects (account_id, id, kind, name_index, name_sealed, blob_key, size, stored_size, sha256, created) VALUES (?, ?, 'dataset', ?, x'00', ?, 1024, 1110, '', 0)")
-            .bind(&large_id).bind(format!("o{i}")).bind(format!("idx{i}")).bind(format!("{large_id}.o{i}"))
+        sqlx::query("INSERT INTO account_objects (account_id, id, kind, name_index, name_sealed, blob_key, size, stored_size, sha256, created) VALUES ($1, $2, 'dataset', $3, $5, $4, 1024, 1110, '', 0)")
+            .bind(&large_id).bind(format!("o{i}")).bind(format!("idx{i}")).bind(format!("{large_id}.o{i}")).bind(vec![0u8])
             .execute(&mut *tx).await.unwrap();
     }
     tx.commit().await.unwrap();
-    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-        .execute(db.pool())
-        .await
-        .unwrap();
+    if db.engine() == atrest_store::Engine::Sqlite {
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(db.pool())
+            .await
+            .unwrap();
+    }
     // Interleaved, so load drift hits both sides alike.
     let (mut small, mut large) = (Vec::new(), Vec::new());
     for _ in 0..41 {

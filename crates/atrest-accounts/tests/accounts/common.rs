@@ -88,6 +88,7 @@ pub(crate) async fn start_with(tune: impl FnOnce(&mut RawConfig), extra_hosts: &
     let dir = tempfile::tempdir().unwrap();
     let mut raw = RawConfig {
         data_dir: Some(dir.path().join("data")),
+        database: atrest_store::testing::database_setting(&dir.path().join("data")),
         listen: Some("127.0.0.1:0".into()),
         key_check_interval_secs: Some(1),
         ..Default::default()

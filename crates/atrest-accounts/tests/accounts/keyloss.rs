@@ -185,7 +185,7 @@ async fn platform_key_rotation_rewraps_account_keys_only() {
         .map(|e| std::fs::read(e.unwrap().path()).unwrap())
         .collect();
     assert_eq!(before, after, "no data re-encrypted");
-    let db = atrest_store::Db::open(&env.server.data.database())
+    let db = atrest_store::Db::connect(&env.server.database)
         .await
         .unwrap();
     let (version,): (i64,) =

@@ -16,10 +16,10 @@ impl Directory {
         subscription_id: &str,
     ) -> Result<(), Error> {
         require_operator(caller)?;
-        let mut tx = self.db().pool().begin().await?;
+        let mut tx = self.db().begin_write().await?;
         let (vaults, accounts): (i64, i64) = sqlx::query_as(
-            "SELECT (SELECT count(*) FROM vaults WHERE subscription_id = ?1), \
-                    (SELECT count(*) FROM accounts WHERE subscription_id = ?1)",
+            "SELECT (SELECT count(*) FROM vaults WHERE subscription_id = $1), \
+                    (SELECT count(*) FROM accounts WHERE subscription_id = $1)",
         )
         .bind(subscription_id)
         .fetch_one(&mut *tx)
@@ -30,7 +30,7 @@ impl Directory {
                  delete (and purge) them first"
             )));
         }
-        let done = sqlx::query("DELETE FROM subscriptions WHERE id = ?")
+        let done = sqlx::query("DELETE FROM subscriptions WHERE id = $1")
             .bind(subscription_id)
             .execute(&mut *tx)
             .await?;
@@ -50,9 +50,9 @@ impl Directory {
                 "the operator's own tenant cannot be deleted".into(),
             ));
         }
-        let mut tx = self.db().pool().begin().await?;
+        let mut tx = self.db().begin_write().await?;
         let (subscriptions,): (i64,) =
-            sqlx::query_as("SELECT count(*) FROM subscriptions WHERE tenant_id = ?")
+            sqlx::query_as("SELECT count(*) FROM subscriptions WHERE tenant_id = $1")
                 .bind(tenant_id)
                 .fetch_one(&mut *tx)
                 .await?;
@@ -62,11 +62,11 @@ impl Directory {
             )));
         }
         let principals: Vec<(String,)> =
-            sqlx::query_as("SELECT object_id FROM principals WHERE tenant_id = ?")
+            sqlx::query_as("SELECT object_id FROM principals WHERE tenant_id = $1")
                 .bind(tenant_id)
                 .fetch_all(&mut *tx)
                 .await?;
-        let done = sqlx::query("DELETE FROM tenants WHERE id = ?")
+        let done = sqlx::query("DELETE FROM tenants WHERE id = $1")
             .bind(tenant_id)
             .execute(&mut *tx)
             .await?;
@@ -100,9 +100,9 @@ impl Directory {
         self.tenant(new_tenant)
             .await?
             .ok_or_else(|| Error::NotFound(format!("tenant '{new_tenant}'")))?;
-        let mut tx = self.db().pool().begin().await?;
+        let mut tx = self.db().begin_write().await?;
         let accounts: Vec<(String, String)> = sqlx::query_as(
-            "SELECT name, key_source FROM accounts WHERE subscription_id = ? ORDER BY name",
+            "SELECT name, key_source FROM accounts WHERE subscription_id = $1 ORDER BY name",
         )
         .bind(subscription_id)
         .fetch_all(&mut *tx)
@@ -128,7 +128,7 @@ impl Directory {
                 names.join(", ")
             )));
         }
-        let done = sqlx::query("UPDATE subscriptions SET tenant_id = ? WHERE id = ?")
+        let done = sqlx::query("UPDATE subscriptions SET tenant_id = $1 WHERE id = $2")
             .bind(new_tenant)
             .bind(subscription_id)
             .execute(&mut *tx)
@@ -136,7 +136,7 @@ impl Directory {
         if done.rows_affected() == 0 {
             return Err(Error::NotFound(format!("subscription '{subscription_id}'")));
         }
-        sqlx::query("DELETE FROM role_assignments WHERE subscription_id = ?")
+        sqlx::query("DELETE FROM role_assignments WHERE subscription_id = $1")
             .bind(subscription_id)
             .execute(&mut *tx)
             .await?;

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use atrest_identity::Principal;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use super::Vaults;
 use crate::crypto::{self, KeyMaterial};
@@ -325,7 +325,7 @@ impl Vaults {
 
 /// The live key `name`, or KeyNotFound.
 pub(super) async fn live_key(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     vault: &Vault,
     name: &str,
 ) -> Result<KeyRow, Error> {
@@ -340,7 +340,7 @@ pub(super) async fn live_key(
 
 /// The live key and the requested version (newest when `None` or empty).
 pub(super) async fn resolve(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     vault: &Vault,
     name: &str,
     version: Option<&str>,

@@ -150,7 +150,7 @@ impl Vaults {
 
     pub(super) async fn deleted_view(
         &self,
-        conn: &mut sqlx::SqliteConnection,
+        conn: &mut sqlx::AnyConnection,
         vault: &Vault,
         key: &KeyRow,
     ) -> Result<DeletedKey, Error> {
@@ -169,7 +169,7 @@ impl Vaults {
 }
 
 async fn deleted_key(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut sqlx::AnyConnection,
     vault: &Vault,
     name: &str,
 ) -> Result<KeyRow, Error> {

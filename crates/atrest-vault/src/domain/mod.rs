@@ -21,7 +21,7 @@ use std::sync::Arc;
 use atrest_crypto::SecretKey;
 use atrest_identity::Directory;
 use atrest_store::{AuditLog, Db, RowCache};
-use sqlx::{Sqlite, Transaction};
+
 use tokio::sync::broadcast;
 
 pub use crypto_ops::{CryptoOutput, Verification};
@@ -79,7 +79,7 @@ const ROW_CACHE_ENTRIES: usize = 16_384;
 
 /// A write transaction whose commit also invalidates the row caches.
 pub(crate) struct WriteTx<'a> {
-    tx: Transaction<'static, Sqlite>,
+    tx: atrest_store::WriteTx,
     rows: &'a RowCaches,
 }
 
@@ -93,7 +93,7 @@ impl WriteTx<'_> {
 }
 
 impl std::ops::Deref for WriteTx<'_> {
-    type Target = sqlx::SqliteConnection;
+    type Target = sqlx::AnyConnection;
     fn deref(&self) -> &Self::Target {
         &self.tx
     }
@@ -201,7 +201,7 @@ impl Vaults {
         &self.inner.directory
     }
 
-    fn pool(&self) -> &sqlx::SqlitePool {
+    fn pool(&self) -> &sqlx::AnyPool {
         self.inner.db.pool()
     }
 
@@ -209,7 +209,7 @@ impl Vaults {
     /// failing to upgrade a read lock).
     async fn write_tx(&self) -> Result<WriteTx<'_>, Error> {
         Ok(WriteTx {
-            tx: self.pool().begin_with("BEGIN IMMEDIATE").await?,
+            tx: self.inner.db.begin_write().await?,
             rows: &self.inner.rows,
         })
     }

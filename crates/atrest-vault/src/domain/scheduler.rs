@@ -110,7 +110,7 @@ impl Vaults {
         let mut report = SchedulerReport::default();
         for key in key_rows::due_for_purge(self.pool(), now).await? {
             let mut tx = self.write_tx().await?;
-            let vault = sqlx::query_as::<_, (String,)>("SELECT name FROM vaults WHERE id = ?")
+            let vault = sqlx::query_as::<_, (String,)>("SELECT name FROM vaults WHERE id = $1")
                 .bind(&key.vault_id)
                 .fetch_optional(&mut *tx)
                 .await?;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use atrest_crypto::SecretKey;
 use atrest_identity::{Directory, Principal};
-use atrest_store::{AuditLog, Db};
+use atrest_store::AuditLog;
 use tokio::sync::broadcast::error::TryRecvError;
 
 use super::{CreateMode, VaultSpec, Vaults, VaultsConfig};
@@ -31,7 +31,7 @@ struct Fixture {
 /// A vault `vault1` (retention 7 days) whose owner may do everything with keys.
 async fn fixture(purge_protection: bool) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let db = Db::open(&dir.path().join("meta.db")).await.unwrap();
+    let db = atrest_store::testing::fresh_database(dir.path()).await;
     let root = SecretKey::generate().unwrap();
     let audit = AuditLog::start(db.clone(), &[9u8; 32]).await.unwrap();
     let directory = Directory::open(db.clone(), &root).await.unwrap();

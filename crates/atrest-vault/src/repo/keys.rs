@@ -1,6 +1,8 @@
 //! Key and key-version rows.
 
-use sqlx::{SqliteConnection, SqlitePool};
+use sqlx::{AnyConnection, AnyPool};
+
+use atrest_store::SqlBool;
 
 use crate::Error;
 
@@ -30,23 +32,26 @@ pub(crate) struct VersionRow {
     pub(crate) n: Vec<u8>,
     pub(crate) e: Vec<u8>,
     pub(crate) sealed_private: Vec<u8>,
+    #[sqlx(try_from = "SqlBool")]
     pub(crate) enabled: bool,
     pub(crate) nbf: Option<i64>,
     pub(crate) exp: Option<i64>,
     pub(crate) created: i64,
     pub(crate) updated: i64,
     pub(crate) tags: String,
+    #[sqlx(try_from = "SqlBool")]
     pub(crate) near_expiry_sent: bool,
+    #[sqlx(try_from = "SqlBool")]
     pub(crate) expired_sent: bool,
 }
 
 pub(crate) async fn key(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     vault_id: &str,
     name: &str,
 ) -> Result<Option<KeyRow>, Error> {
     Ok(
-        sqlx::query_as("SELECT * FROM vault_keys WHERE vault_id = ? AND name = ?")
+        sqlx::query_as("SELECT * FROM vault_keys WHERE vault_id = $1 AND name = $2")
             .bind(vault_id)
             .bind(name)
             .fetch_optional(conn)
@@ -55,13 +60,13 @@ pub(crate) async fn key(
 }
 
 pub(crate) async fn version(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     vault_id: &str,
     name: &str,
     version: &str,
 ) -> Result<Option<VersionRow>, Error> {
     Ok(sqlx::query_as(
-        "SELECT * FROM vault_key_versions WHERE vault_id = ? AND key_name = ? AND version = ?",
+        "SELECT * FROM vault_key_versions WHERE vault_id = $1 AND key_name = $2 AND version = $3",
     )
     .bind(vault_id)
     .bind(name)
@@ -73,7 +78,7 @@ pub(crate) async fn version(
 /// A version of a live (not deleted) key in one query: `version`, or the key's current one
 /// when `None`. `None` when either is missing (ask [`key`] and [`version`] which).
 pub(crate) async fn live_version(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     vault_id: &str,
     name: &str,
     version: Option<&str>,
@@ -81,8 +86,8 @@ pub(crate) async fn live_version(
     Ok(sqlx::query_as(
         "SELECT v.* FROM vault_key_versions v JOIN vault_keys k \
          ON k.vault_id = v.vault_id AND k.name = v.key_name \
-         WHERE v.vault_id = ? AND v.key_name = ? AND k.deleted_at IS NULL \
-         AND v.version = COALESCE(?, k.current_version)",
+         WHERE v.vault_id = $1 AND v.key_name = $2 AND k.deleted_at IS NULL \
+         AND v.version = COALESCE($3, k.current_version)",
     )
     .bind(vault_id)
     .bind(name)
@@ -91,10 +96,10 @@ pub(crate) async fn live_version(
     .await?)
 }
 
-pub(crate) async fn insert_key(conn: &mut SqliteConnection, key: &KeyRow) -> Result<(), Error> {
+pub(crate) async fn insert_key(conn: &mut AnyConnection, key: &KeyRow) -> Result<(), Error> {
     sqlx::query(
         "INSERT INTO vault_keys (vault_id, name, current_version, created, deleted_at, scheduled_purge, \
-         rotation_policy, policy_created, policy_updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         rotation_policy, policy_created, policy_updated) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(&key.vault_id)
     .bind(&key.name)
@@ -110,14 +115,11 @@ pub(crate) async fn insert_key(conn: &mut SqliteConnection, key: &KeyRow) -> Res
     Ok(())
 }
 
-pub(crate) async fn insert_version(
-    conn: &mut SqliteConnection,
-    v: &VersionRow,
-) -> Result<(), Error> {
+pub(crate) async fn insert_version(conn: &mut AnyConnection, v: &VersionRow) -> Result<(), Error> {
     sqlx::query(
         "INSERT INTO vault_key_versions (vault_id, key_name, version, seq, kty, key_ops, n, e, \
          sealed_private, enabled, nbf, exp, created, updated, tags, near_expiry_sent, expired_sent) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
     )
     .bind(&v.vault_id)
     .bind(&v.key_name)
@@ -128,14 +130,14 @@ pub(crate) async fn insert_version(
     .bind(&v.n)
     .bind(&v.e)
     .bind(&v.sealed_private)
-    .bind(v.enabled)
+    .bind(SqlBool::from(v.enabled))
     .bind(v.nbf)
     .bind(v.exp)
     .bind(v.created)
     .bind(v.updated)
     .bind(&v.tags)
-    .bind(v.near_expiry_sent)
-    .bind(v.expired_sent)
+    .bind(SqlBool::from(v.near_expiry_sent))
+    .bind(SqlBool::from(v.expired_sent))
     .execute(conn)
     .await?;
     Ok(())
@@ -143,12 +145,12 @@ pub(crate) async fn insert_version(
 
 /// The next version sequence number of a key.
 pub(crate) async fn next_seq(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     vault_id: &str,
     name: &str,
 ) -> Result<i64, Error> {
     let (max,): (Option<i64>,) = sqlx::query_as(
-        "SELECT MAX(seq) FROM vault_key_versions WHERE vault_id = ? AND key_name = ?",
+        "SELECT MAX(seq) FROM vault_key_versions WHERE vault_id = $1 AND key_name = $2",
     )
     .bind(vault_id)
     .bind(name)
@@ -158,12 +160,12 @@ pub(crate) async fn next_seq(
 }
 
 pub(crate) async fn set_current(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     vault_id: &str,
     name: &str,
     version: &str,
 ) -> Result<(), Error> {
-    sqlx::query("UPDATE vault_keys SET current_version = ? WHERE vault_id = ? AND name = ?")
+    sqlx::query("UPDATE vault_keys SET current_version = $1 WHERE vault_id = $2 AND name = $3")
         .bind(version)
         .bind(vault_id)
         .bind(name)
@@ -173,22 +175,19 @@ pub(crate) async fn set_current(
 }
 
 /// Writes a version's mutable fields (attributes, ops, tags, notification flags).
-pub(crate) async fn update_version(
-    conn: &mut SqliteConnection,
-    v: &VersionRow,
-) -> Result<(), Error> {
+pub(crate) async fn update_version(conn: &mut AnyConnection, v: &VersionRow) -> Result<(), Error> {
     sqlx::query(
-        "UPDATE vault_key_versions SET key_ops = ?, enabled = ?, nbf = ?, exp = ?, updated = ?, tags = ?, \
-         near_expiry_sent = ?, expired_sent = ? WHERE vault_id = ? AND key_name = ? AND version = ?",
+        "UPDATE vault_key_versions SET key_ops = $1, enabled = $2, nbf = $3, exp = $4, updated = $5, tags = $6, \
+         near_expiry_sent = $7, expired_sent = $8 WHERE vault_id = $9 AND key_name = $10 AND version = $11",
     )
     .bind(&v.key_ops)
-    .bind(v.enabled)
+    .bind(SqlBool::from(v.enabled))
     .bind(v.nbf)
     .bind(v.exp)
     .bind(v.updated)
     .bind(&v.tags)
-    .bind(v.near_expiry_sent)
-    .bind(v.expired_sent)
+    .bind(SqlBool::from(v.near_expiry_sent))
+    .bind(SqlBool::from(v.expired_sent))
     .bind(&v.vault_id)
     .bind(&v.key_name)
     .bind(&v.version)
@@ -198,14 +197,14 @@ pub(crate) async fn update_version(
 }
 
 pub(crate) async fn set_deleted(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     vault_id: &str,
     name: &str,
     deleted_at: Option<i64>,
     scheduled_purge: Option<i64>,
 ) -> Result<(), Error> {
     sqlx::query(
-        "UPDATE vault_keys SET deleted_at = ?, scheduled_purge = ? WHERE vault_id = ? AND name = ?",
+        "UPDATE vault_keys SET deleted_at = $1, scheduled_purge = $2 WHERE vault_id = $3 AND name = $4",
     )
     .bind(deleted_at)
     .bind(scheduled_purge)
@@ -217,7 +216,7 @@ pub(crate) async fn set_deleted(
 }
 
 pub(crate) async fn set_policy(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     vault_id: &str,
     name: &str,
     policy: &str,
@@ -225,8 +224,8 @@ pub(crate) async fn set_policy(
     updated: i64,
 ) -> Result<(), Error> {
     sqlx::query(
-        "UPDATE vault_keys SET rotation_policy = ?, policy_created = ?, policy_updated = ? \
-         WHERE vault_id = ? AND name = ?",
+        "UPDATE vault_keys SET rotation_policy = $1, policy_created = $2, policy_updated = $3 \
+         WHERE vault_id = $4 AND name = $5",
     )
     .bind(policy)
     .bind(created)
@@ -240,16 +239,16 @@ pub(crate) async fn set_policy(
 
 /// Destroys a key and all its versions.
 pub(crate) async fn purge(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     vault_id: &str,
     name: &str,
 ) -> Result<(), Error> {
-    sqlx::query("DELETE FROM vault_key_versions WHERE vault_id = ? AND key_name = ?")
+    sqlx::query("DELETE FROM vault_key_versions WHERE vault_id = $1 AND key_name = $2")
         .bind(vault_id)
         .bind(name)
         .execute(&mut *conn)
         .await?;
-    sqlx::query("DELETE FROM vault_keys WHERE vault_id = ? AND name = ?")
+    sqlx::query("DELETE FROM vault_keys WHERE vault_id = $1 AND name = $2")
         .bind(vault_id)
         .bind(name)
         .execute(conn)
@@ -259,7 +258,7 @@ pub(crate) async fn purge(
 
 /// Keys of a vault in name order after `after`, live or deleted.
 pub(crate) async fn list(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     vault_id: &str,
     deleted: bool,
     after: &str,
@@ -267,8 +266,8 @@ pub(crate) async fn list(
 ) -> Result<Vec<KeyRow>, Error> {
     let state = if deleted { "IS NOT NULL" } else { "IS NULL" };
     Ok(sqlx::query_as(&format!(
-        "SELECT * FROM vault_keys WHERE vault_id = ? AND deleted_at {state} AND name > ? \
-         ORDER BY name LIMIT ?"
+        "SELECT * FROM vault_keys WHERE vault_id = $1 AND deleted_at {state} AND name > $2 \
+         ORDER BY name LIMIT $3"
     ))
     .bind(vault_id)
     .bind(after)
@@ -279,14 +278,14 @@ pub(crate) async fn list(
 
 /// Versions of a key in creation order after sequence number `after`.
 pub(crate) async fn versions(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     vault_id: &str,
     name: &str,
     after: i64,
     limit: i64,
 ) -> Result<Vec<VersionRow>, Error> {
     Ok(sqlx::query_as(
-        "SELECT * FROM vault_key_versions WHERE vault_id = ? AND key_name = ? AND seq > ? ORDER BY seq LIMIT ?",
+        "SELECT * FROM vault_key_versions WHERE vault_id = $1 AND key_name = $2 AND seq > $3 ORDER BY seq LIMIT $4",
     )
     .bind(vault_id)
     .bind(name)
@@ -299,7 +298,7 @@ pub(crate) async fn versions(
 /// Live keys (in live vaults) with a rotation policy or an expiry on their current version:
 /// the scheduler's candidates, as (vault name, key, current version).
 pub(crate) async fn scheduler_candidates(
-    pool: &SqlitePool,
+    pool: &AnyPool,
 ) -> Result<Vec<(String, KeyRow, VersionRow)>, Error> {
     let keys: Vec<KeyRow> = sqlx::query_as(
         "SELECT k.* FROM vault_keys k JOIN vaults v ON v.id = k.vault_id \
@@ -313,7 +312,7 @@ pub(crate) async fn scheduler_candidates(
     let mut out = Vec::with_capacity(keys.len());
     let mut conn = pool.acquire().await?;
     for key in keys {
-        let (vault_name,): (String,) = sqlx::query_as("SELECT name FROM vaults WHERE id = ?")
+        let (vault_name,): (String,) = sqlx::query_as("SELECT name FROM vaults WHERE id = $1")
             .bind(&key.vault_id)
             .fetch_one(&mut *conn)
             .await?;
@@ -327,9 +326,9 @@ pub(crate) async fn scheduler_candidates(
 }
 
 /// Deleted keys (in any vault) whose purge date has come.
-pub(crate) async fn due_for_purge(pool: &SqlitePool, now: i64) -> Result<Vec<KeyRow>, Error> {
+pub(crate) async fn due_for_purge(pool: &AnyPool, now: i64) -> Result<Vec<KeyRow>, Error> {
     Ok(sqlx::query_as(
-        "SELECT * FROM vault_keys WHERE deleted_at IS NOT NULL AND scheduled_purge <= ?",
+        "SELECT * FROM vault_keys WHERE deleted_at IS NOT NULL AND scheduled_purge <= $1",
     )
     .bind(now)
     .fetch_all(pool)

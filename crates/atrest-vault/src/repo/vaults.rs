@@ -1,7 +1,9 @@
 //! Vault rows.
 
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteConnection, SqlitePool};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, AnyPool, Row};
+
+use atrest_store::SqlBool;
 
 use crate::model::Vault;
 use crate::Error;
@@ -11,8 +13,8 @@ const COLUMNS: &str = "id, name, subscription_id, resource_group, location, tena
     scheduled_purge";
 
 /// Any vault of that name, live or soft-deleted (names are case-insensitive).
-pub(crate) async fn by_name(pool: &SqlitePool, name: &str) -> Result<Option<Vault>, Error> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM vaults WHERE name = ?"))
+pub(crate) async fn by_name(pool: &AnyPool, name: &str) -> Result<Option<Vault>, Error> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM vaults WHERE name = $1"))
         .bind(name)
         .fetch_optional(pool)
         .await?;
@@ -21,10 +23,10 @@ pub(crate) async fn by_name(pool: &SqlitePool, name: &str) -> Result<Option<Vaul
 
 /// Same, inside a transaction.
 pub(crate) async fn by_name_tx(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     name: &str,
 ) -> Result<Option<Vault>, Error> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM vaults WHERE name = ?"))
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM vaults WHERE name = $1"))
         .bind(name)
         .fetch_optional(conn)
         .await?;
@@ -33,12 +35,12 @@ pub(crate) async fn by_name_tx(
 
 /// Live vaults in a resource group.
 pub(crate) async fn in_group(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     subscription: &str,
     group: &str,
 ) -> Result<Vec<Vault>, Error> {
     let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM vaults WHERE subscription_id = ? AND resource_group = ? COLLATE NOCASE \
+        "SELECT {COLUMNS} FROM vaults WHERE subscription_id = $1 AND resource_group = $2 COLLATE NOCASE \
          AND deleted_at IS NULL ORDER BY name"
     ))
     .bind(subscription)
@@ -50,11 +52,11 @@ pub(crate) async fn in_group(
 
 /// Soft-deleted vaults of a subscription.
 pub(crate) async fn deleted_in_subscription(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     subscription: &str,
 ) -> Result<Vec<Vault>, Error> {
     let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM vaults WHERE subscription_id = ? AND deleted_at IS NOT NULL ORDER BY name"
+        "SELECT {COLUMNS} FROM vaults WHERE subscription_id = $1 AND deleted_at IS NOT NULL ORDER BY name"
     ))
     .bind(subscription)
     .fetch_all(pool)
@@ -63,9 +65,9 @@ pub(crate) async fn deleted_in_subscription(
 }
 
 /// Soft-deleted vaults whose purge date has come.
-pub(crate) async fn due_for_purge(pool: &SqlitePool, now: i64) -> Result<Vec<Vault>, Error> {
+pub(crate) async fn due_for_purge(pool: &AnyPool, now: i64) -> Result<Vec<Vault>, Error> {
     let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM vaults WHERE deleted_at IS NOT NULL AND scheduled_purge <= ?"
+        "SELECT {COLUMNS} FROM vaults WHERE deleted_at IS NOT NULL AND scheduled_purge <= $1"
     ))
     .bind(now)
     .fetch_all(pool)
@@ -74,11 +76,11 @@ pub(crate) async fn due_for_purge(pool: &SqlitePool, now: i64) -> Result<Vec<Vau
 }
 
 /// Inserts or replaces the whole row.
-pub(crate) async fn save(conn: &mut SqliteConnection, vault: &Vault) -> Result<(), Error> {
+pub(crate) async fn save(conn: &mut AnyConnection, vault: &Vault) -> Result<(), Error> {
     let policies = serde_json::to_string(&vault.access_policies).map_err(other)?;
     let tags = serde_json::to_string(&vault.tags).map_err(other)?;
     sqlx::query(&format!(
-        "INSERT INTO vaults ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+        "INSERT INTO vaults ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
          ON CONFLICT(id) DO UPDATE SET name = excluded.name, subscription_id = excluded.subscription_id, \
          resource_group = excluded.resource_group, location = excluded.location, \
          tenant_id = excluded.tenant_id, sku = excluded.sku, retention_days = excluded.retention_days, \
@@ -94,7 +96,7 @@ pub(crate) async fn save(conn: &mut SqliteConnection, vault: &Vault) -> Result<(
     .bind(&vault.tenant_id)
     .bind(&vault.sku)
     .bind(vault.retention_days)
-    .bind(vault.purge_protection)
+    .bind(SqlBool::from(vault.purge_protection))
     .bind(policies)
     .bind(tags)
     .bind(vault.created)
@@ -107,23 +109,23 @@ pub(crate) async fn save(conn: &mut SqliteConnection, vault: &Vault) -> Result<(
 }
 
 /// Deletes the vault and (by cascade) its keys and versions.
-pub(crate) async fn purge(conn: &mut SqliteConnection, id: &str) -> Result<(), Error> {
-    sqlx::query("DELETE FROM vault_key_versions WHERE vault_id = ?")
+pub(crate) async fn purge(conn: &mut AnyConnection, id: &str) -> Result<(), Error> {
+    sqlx::query("DELETE FROM vault_key_versions WHERE vault_id = $1")
         .bind(id)
         .execute(&mut *conn)
         .await?;
-    sqlx::query("DELETE FROM vault_keys WHERE vault_id = ?")
+    sqlx::query("DELETE FROM vault_keys WHERE vault_id = $1")
         .bind(id)
         .execute(&mut *conn)
         .await?;
-    sqlx::query("DELETE FROM vaults WHERE id = ?")
+    sqlx::query("DELETE FROM vaults WHERE id = $1")
         .bind(id)
         .execute(conn)
         .await?;
     Ok(())
 }
 
-fn from_row(row: &SqliteRow) -> Result<Vault, Error> {
+fn from_row(row: &AnyRow) -> Result<Vault, Error> {
     let policies: String = row.try_get("access_policies")?;
     let tags: String = row.try_get("tags")?;
     Ok(Vault {
@@ -135,7 +137,7 @@ fn from_row(row: &SqliteRow) -> Result<Vault, Error> {
         tenant_id: row.try_get("tenant_id")?,
         sku: row.try_get("sku")?,
         retention_days: row.try_get("retention_days")?,
-        purge_protection: row.try_get("purge_protection")?,
+        purge_protection: row.try_get::<SqlBool, _>("purge_protection")?.into(),
         access_policies: serde_json::from_str(&policies).map_err(other)?,
         tags: serde_json::from_str(&tags).map_err(other)?,
         created: row.try_get("created")?,

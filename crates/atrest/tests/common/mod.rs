@@ -56,6 +56,9 @@ impl Server {
     }
 
     fn spawn(mut command: Command, data_dir: &Path) -> Self {
+        if let Some(database) = atrest_store::testing::database_setting(data_dir) {
+            command.env("ATREST_DATABASE_URL", database);
+        }
         let mut child = command
             .args(["--log", "warn"])
             .stdout(Stdio::piped())

@@ -1,0 +1,2 @@
+-- Double encryption: chosen when the account is created, never changed.
+ALTER TABLE accounts ADD COLUMN infrastructure_encryption BIGINT NOT NULL DEFAULT 0;
