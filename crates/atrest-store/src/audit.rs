@@ -254,26 +254,43 @@ async fn write_batch(db: &Db, key: &hmac::Key, batch: &[Pending]) -> Result<i64,
         mac = chain_mac(key, &mac, seq, time, record);
         rows.push((seq, record, mac.clone()));
     }
-    // One multi-row INSERT: one round trip for the whole batch.
-    let mut insert = sqlx::QueryBuilder::new(
+    // One multi-row INSERT: one round trip for the whole batch. (sqlx's QueryBuilder writes
+    // `?` placeholders under the Any driver, which PostgreSQL does not read.)
+    let mut sql = String::from(
         "INSERT INTO audit_log (seq, time, tenant_id, principal_id, resource, key_name, \
-         key_version, operation, result, status, detail, mac) ",
+         key_version, operation, result, status, detail, mac) VALUES ",
     );
-    insert.push_values(&rows, |mut row, (seq, record, mac)| {
-        row.push_bind(*seq)
-            .push_bind(time)
-            .push_bind(&record.tenant_id)
-            .push_bind(&record.principal_id)
-            .push_bind(&record.resource)
-            .push_bind(&record.key_name)
-            .push_bind(&record.key_version)
-            .push_bind(&record.operation)
-            .push_bind(&record.result)
-            .push_bind(i64::from(record.status))
-            .push_bind(&record.detail)
-            .push_bind(mac);
-    });
-    insert.build().execute(&mut *tx).await?;
+    for i in 0..rows.len() {
+        let n = i * 12;
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for column in 1..=12 {
+            if column > 1 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("${}", n + column));
+        }
+        sql.push(')');
+    }
+    let mut insert = sqlx::query(&sql);
+    for (seq, record, mac) in &rows {
+        insert = insert
+            .bind(*seq)
+            .bind(time)
+            .bind(&record.tenant_id)
+            .bind(&record.principal_id)
+            .bind(&record.resource)
+            .bind(&record.key_name)
+            .bind(&record.key_version)
+            .bind(&record.operation)
+            .bind(&record.result)
+            .bind(i64::from(record.status))
+            .bind(&record.detail)
+            .bind(mac);
+    }
+    insert.execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(first_seq)
 }

@@ -321,3 +321,154 @@ async fn hold_node_lock(options: &AnyConnectOptions) -> Result<sqlx::AnyConnecti
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_engines_have_the_same_migrations() {
+        let sqlite = sqlx::migrate!("./migrations/sqlite");
+        let postgres = sqlx::migrate!("./migrations/postgres");
+        let names = |m: &sqlx::migrate::Migrator| {
+            m.iter()
+                .map(|m| (m.version, m.description.to_string()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            names(&sqlite),
+            names(&postgres),
+            "every migration needs its twin in migrations/sqlite and migrations/postgres"
+        );
+        assert!(!names(&sqlite).is_empty());
+    }
+
+    #[test]
+    fn locations_parse_and_hide_passwords() {
+        assert_eq!(
+            DatabaseLocation::parse("postgres://u:secret@db:5432/atrest"),
+            DatabaseLocation::Postgres("postgres://u:secret@db:5432/atrest".into())
+        );
+        assert_eq!(
+            DatabaseLocation::parse("sqlite:/var/lib/atrest/meta.db"),
+            DatabaseLocation::Sqlite("/var/lib/atrest/meta.db".into())
+        );
+        assert_eq!(
+            DatabaseLocation::parse("meta.db"),
+            DatabaseLocation::Sqlite("meta.db".into())
+        );
+        let shown = DatabaseLocation::parse("postgresql://u:secret@db/atrest").redacted();
+        assert!(!shown.contains("secret"), "{shown}");
+        assert!(shown.contains("u:***@db"), "{shown}");
+    }
+
+    async fn insert_vault(db: &Db, id: &str, name: &str) -> Result<(), Error> {
+        let mut tx = db.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO vaults (id, name, subscription_id, resource_group, location, tenant_id, \
+             sku, retention_days, purge_protection, access_policies, tags, created, updated) \
+             VALUES ($1, $2, 's', 'g', 'westeurope', 't', 'standard', 90, 0, '[]', '{}', 0, 0)",
+        )
+        .bind(id)
+        .bind(name)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn names_are_case_insensitive_on_this_engine() {
+        let (_dir, db) = crate::testing::temp_database().await;
+        insert_vault(&db, "1", "Demo-Vault").await.unwrap();
+        assert!(
+            insert_vault(&db, "2", "demo-VAULT").await.is_err(),
+            "a name differing only in case is taken"
+        );
+        let (id,): (String,) = sqlx::query_as("SELECT id FROM vaults WHERE name = $1")
+            .bind("DEMO-vault")
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+        assert_eq!(id, "1");
+        let (group,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM vaults WHERE resource_group = $1 COLLATE NOCASE")
+                .bind("G")
+                .fetch_one(db.pool())
+                .await
+                .unwrap();
+        assert_eq!(group, 1);
+    }
+
+    #[tokio::test]
+    async fn scrubbed_rows_leave_no_secret_behind_in_the_table() {
+        let (dir, db) = crate::testing::temp_database().await;
+        let secret = [0xA7u8; 40];
+        let mut tx = db.begin_write().await.unwrap();
+        sqlx::query("INSERT INTO platform_keys (version, sealed, created) VALUES (1, $1, 0)")
+            .bind(secret.to_vec())
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        sqlx::query(
+            "INSERT INTO accounts (id, name, subscription_id, resource_group, tenant_id, \
+             location, kind, sku, key_source, wrapped_ak, key1_hash, key2_hash, created, updated) \
+             VALUES ('a1', 'acct', 's', 'g', 't', 'westeurope', 'TextTranslation', 'S0', \
+             'Microsoft.CognitiveServices', $1, 'h1', 'h2', 0, 0)",
+        )
+        .bind(secret.to_vec())
+        .execute(db.pool())
+        .await
+        .unwrap();
+        let mut tx = db.begin_write().await.unwrap();
+        db.scrub_and_delete(&mut tx, "accounts", "wrapped_ak", "a1")
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let (left,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM accounts")
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+        assert_eq!(left, 0);
+        match db.engine() {
+            Engine::Sqlite => {
+                // secure_delete zeroes the freed cells: after a checkpoint the wrapped key is
+                // nowhere in the file except the platform key row, which holds it once.
+                sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .execute(db.pool())
+                    .await
+                    .unwrap();
+                let file = std::fs::read(dir.path().join("meta.db")).unwrap();
+                let copies = file.windows(secret.len()).filter(|w| *w == secret).count();
+                assert_eq!(
+                    copies, 1,
+                    "the scrubbed copy is gone from the database file"
+                );
+            }
+            Engine::Postgres => {
+                // The zeroed version replaced the row; after VACUUM (autovacuum in production)
+                // no live or dead tuple of `accounts` holds the key.
+                sqlx::query("VACUUM accounts")
+                    .execute(db.pool())
+                    .await
+                    .unwrap();
+                sqlx::query("CREATE EXTENSION IF NOT EXISTS pageinspect")
+                    .execute(db.pool())
+                    .await
+                    .unwrap();
+                let (hits,): (i64,) = sqlx::query_as(
+                    "SELECT COUNT(*) FROM generate_series(0, \
+                     (pg_relation_size('accounts') / current_setting('block_size')::bigint) - 1) AS blk, \
+                     LATERAL heap_page_items(get_raw_page('accounts', blk::int)) AS t \
+                     WHERE position($1 IN t.t_data) > 0",
+                )
+                .bind(secret.to_vec())
+                .fetch_one(db.pool())
+                .await
+                .unwrap();
+                assert_eq!(hits, 0, "no tuple of accounts holds the wrapped key");
+            }
+        }
+    }
+}
