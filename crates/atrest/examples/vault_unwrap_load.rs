@@ -9,6 +9,10 @@
 //! percentiles as JSON. First, as a second baseline, it measures raw aws-lc-rs RSA-2048
 //! OAEP-SHA-256 decryptions per second on every core (the same library and operation the vault
 //! uses, without HTTP, auth or audit).
+//!
+//! With `ATREST_BENCH_OP=update` it instead updates the key's tags (`PATCH {kid}`) in a loop:
+//! each call is one durable write transaction plus one durable audit record, the figure to
+//! compare with the disk's synchronous 4 KiB write rate (`bench/engines`).
 
 use std::time::{Duration, Instant};
 
@@ -72,7 +76,7 @@ async fn main() {
         &format!("{mgmt}/subscriptions/{s}/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/bench?api-version=2023-07-01"),
         &op_token,
         json!({"location":"westeurope","properties":{"tenantId":t,"sku":{"family":"A","name":"standard"},
-            "accessPolicies":[{"tenantId":t,"objectId":sp["objectId"],"permissions":{"keys":["create","wrapKey","unwrapKey"]}}]}}),
+            "accessPolicies":[{"tenantId":t,"objectId":sp["objectId"],"permissions":{"keys":["create","update","wrapKey","unwrapKey"]}}]}}),
     )
     .await;
     let creds =
@@ -95,17 +99,30 @@ async fn main() {
         json!({"alg":"RSA-OAEP-256","value":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"}),
     )
     .await;
-    let body = json!({"alg":"RSA-OAEP-256","value": wrapped["value"]});
-    let url = format!("{kid}/unwrapkey?api-version=7.4");
+    let update = std::env::var("ATREST_BENCH_OP").as_deref() == Ok("update");
+    let (method, body, url) = if update {
+        (
+            reqwest::Method::PATCH,
+            json!({"tags": {"bench": "update"}}),
+            format!("{kid}?api-version=7.4"),
+        )
+    } else {
+        (
+            reqwest::Method::POST,
+            json!({"alg":"RSA-OAEP-256","value": wrapped["value"]}),
+            format!("{kid}/unwrapkey?api-version=7.4"),
+        )
+    };
 
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
-        let (client, url, body, token) = (
+        let (client, url, body, token, method) = (
             client.clone(),
             url.clone(),
             body.clone(),
             vault_token.clone(),
+            method.clone(),
         );
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
@@ -113,7 +130,7 @@ async fn main() {
             while Instant::now() < deadline {
                 let start = Instant::now();
                 match client
-                    .post(&url)
+                    .request(method.clone(), &url)
                     .bearer_auth(&token)
                     .json(&body)
                     .send()
@@ -144,6 +161,7 @@ async fn main() {
     println!(
         "{}",
         json!({
+            "op": if update { "update" } else { "unwrapKey" },
             "concurrency": concurrency, "seconds": seconds, "ops": all.len(), "errors": errors,
             "ops_per_sec": all.len() as f64 / seconds as f64,
             "p50_ms": pct(0.5), "p99_ms": pct(0.99),
