@@ -34,6 +34,84 @@ pub struct RawConfig {
     /// Accounts: SKUs allowing CMK, RSA sizes, outage limit, regions, remote vaults.
     #[serde(default)]
     pub accounts: atrest_accounts::RawAccountsConfig,
+    /// Connection limits and timeouts.
+    #[serde(default)]
+    pub connections: RawConnectionLimits,
+}
+
+/// The `[connections]` table as written; every field optional.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct RawConnectionLimits {
+    /// Open connections at most; at the cap new clients wait in the listen backlog.
+    pub max: Option<usize>,
+    /// Open connections per client IP address at most; more are closed at once.
+    pub max_per_ip: Option<usize>,
+    /// Seconds a client has to send a request head (and, on an idle HTTP/1.1 keep-alive
+    /// connection, to start the next one).
+    pub header_read_timeout_secs: Option<u64>,
+    /// Seconds without a byte moving in either direction after which a connection is closed.
+    pub idle_timeout_secs: Option<u64>,
+    /// Largest request head (HTTP/1.1) or header list (HTTP/2), in bytes.
+    pub max_header_bytes: Option<usize>,
+    /// Concurrent streams per HTTP/2 connection.
+    pub http2_max_concurrent_streams: Option<u32>,
+}
+
+/// Validated connection limits.
+#[derive(Debug, Clone)]
+pub struct ConnectionLimits {
+    /// Open connections at most.
+    pub max_connections: usize,
+    /// Open connections per client IP address at most.
+    pub max_connections_per_ip: usize,
+    /// Deadline for a request head.
+    pub header_read_timeout: Duration,
+    /// Idle connections are closed after this.
+    pub idle_timeout: Duration,
+    /// Largest request head / header list in bytes.
+    pub max_header_bytes: usize,
+    /// Concurrent streams per HTTP/2 connection.
+    pub http2_max_concurrent_streams: u32,
+}
+
+impl RawConnectionLimits {
+    fn validate(self) -> Result<ConnectionLimits, SettingsError> {
+        let positive = |name: &'static str, value: Option<u64>, default: u64| match value {
+            Some(0) => Err(SettingsError::Limit(name)),
+            Some(v) => Ok(v),
+            None => Ok(default),
+        };
+        let as_u64 = |v: Option<usize>| v.map(|v| v as u64);
+        Ok(ConnectionLimits {
+            max_connections: positive("connections.max", as_u64(self.max), 4096)? as usize,
+            max_connections_per_ip: positive(
+                "connections.max_per_ip",
+                as_u64(self.max_per_ip),
+                256,
+            )? as usize,
+            header_read_timeout: Duration::from_secs(positive(
+                "connections.header_read_timeout_secs",
+                self.header_read_timeout_secs,
+                30,
+            )?),
+            idle_timeout: Duration::from_secs(positive(
+                "connections.idle_timeout_secs",
+                self.idle_timeout_secs,
+                120,
+            )?),
+            max_header_bytes: positive(
+                "connections.max_header_bytes",
+                as_u64(self.max_header_bytes),
+                64 * 1024,
+            )? as usize,
+            http2_max_concurrent_streams: positive(
+                "connections.http2_max_concurrent_streams",
+                self.http2_max_concurrent_streams.map(u64::from),
+                256,
+            )? as u32,
+        })
+    }
 }
 
 /// Validated settings.
@@ -57,6 +135,8 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// Accounts settings (validated at start, where the data dir is known).
     pub accounts: atrest_accounts::RawAccountsConfig,
+    /// Connection limits and timeouts.
+    pub connections: ConnectionLimits,
 }
 
 /// A configuration value that cannot be used.
@@ -72,6 +152,9 @@ pub enum SettingsError {
     /// An alias names an invalid vault.
     #[error("vault alias '{0}' → '{1}': vault names are 3–24 letters, digits and hyphens")]
     Alias(String, String),
+    /// A limit is zero.
+    #[error("{0} must be greater than 0")]
+    Limit(&'static str),
     /// The interval is out of range.
     #[error("key_check_interval_secs must be between 1 and 3600")]
     Interval,
@@ -145,6 +228,7 @@ impl Settings {
             key_check_interval: Duration::from_secs(interval),
             max_body_bytes: raw.max_body_bytes.unwrap_or(1024 * 1024),
             accounts: raw.accounts,
+            connections: raw.connections.validate()?,
         })
     }
 }

@@ -12,6 +12,6 @@ mod serve;
 mod tls;
 
 pub use app::{app, AppState};
-pub use config::{RawConfig, Settings, SettingsError};
+pub use config::{ConnectionLimits, RawConfig, RawConnectionLimits, Settings, SettingsError};
 pub use datadir::{DataDir, OperatorCredentials};
 pub use serve::{install_crypto_provider, serve, start, RunningServer};

@@ -182,6 +182,7 @@ pub async fn start(settings: Settings) -> Result<RunningServer, StartError> {
         listener,
         tls,
         router,
+        settings.connections.clone(),
         stopped,
         Duration::from_secs(10),
     ));
