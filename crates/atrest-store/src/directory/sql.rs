@@ -424,3 +424,76 @@ fn subscription_from_row(row: &AnyRow) -> Result<SubscriptionRow, Error> {
         cmk_approved: row.try_get::<SqlBool, _>("cmk_approved")?.into(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn rows_read_back_as_written_on_this_engine() {
+        let (_dir, db) = crate::testing::temp_database().await;
+        let store = SqlDirectoryStore::new(db.clone());
+        store.insert_tenant("t1", "contoso", 1).await.unwrap();
+        let principal = NewPrincipalRow {
+            object_id: "o1".into(),
+            tenant_id: "t1".into(),
+            kind: "servicePrincipal".into(),
+            client_id: "c1".into(),
+            display_name: "app".into(),
+            secret_hash: "hash".into(),
+            owner_resource: None,
+            created: 2,
+        };
+        store.insert_principal(&principal).await.unwrap();
+        let mut tx = db.begin_write().await.unwrap();
+        store
+            .insert_subscription(&mut tx, "s1", "t1", "prod", 3)
+            .await
+            .unwrap();
+        store
+            .insert_owner_assignment(&mut tx, "o1", "s1")
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+
+        let found = store.principal_credentials("t1", "c1").await.unwrap();
+        let found = found.expect("the principal is found by client id");
+        assert_eq!(found.secret_hash.as_deref(), Some("hash"));
+        assert!(found.principal.enabled);
+        assert!(store
+            .principal_credentials("t2", "c1")
+            .await
+            .unwrap()
+            .is_none());
+        assert!(store.set_principal_enabled("o1", false).await.unwrap());
+        assert!(!store.principal_by_id("o1").await.unwrap().unwrap().enabled);
+        assert!(!store.set_principal_enabled("nobody", false).await.unwrap());
+
+        let owned = store.subscriptions_of_principal("o1").await.unwrap();
+        assert_eq!(owned.len(), 1);
+        assert!(!owned[0].cmk_approved);
+        assert!(store.set_cmk_approved("s1", true).await.unwrap());
+        assert!(
+            store
+                .subscription_by_id("s1")
+                .await
+                .unwrap()
+                .unwrap()
+                .cmk_approved
+        );
+        assert_eq!(
+            store.role_assignment("o1", "s1").await.unwrap().as_deref(),
+            Some("Owner")
+        );
+
+        store
+            .insert_signing_key("k1", &[0, 1, 255], 4)
+            .await
+            .unwrap();
+        let key = store.latest_signing_key().await.unwrap().unwrap();
+        assert_eq!(
+            (key.kid.as_str(), key.sealed_key.as_slice()),
+            ("k1", &[0, 1, 255][..])
+        );
+    }
+}
