@@ -3,10 +3,11 @@
 use std::sync::Arc;
 
 use atrest_crypto::SecretKey;
+use atrest_store::directory::{
+    DirectoryStore, NewPrincipalRow, PrincipalRow, SqlDirectoryStore, SubscriptionRow, TenantRow,
+};
 use atrest_store::{unix_now, Db, RowCache};
 use serde::Serialize;
-use sqlx::any::AnyRow;
-use sqlx::Row;
 use tokio::sync::broadcast;
 
 use crate::tokens::TokenService;
@@ -42,7 +43,9 @@ pub struct Directory {
 }
 
 struct Inner {
+    /// For units of work ([`Db::begin_write`]) only; every query goes through `store`.
     db: Db,
+    store: Arc<dyn DirectoryStore>,
     tokens: TokenService,
     events: broadcast::Sender<DirectoryEvent>,
     /// Principals by object id, read on every authenticated request. Exact, not merely
@@ -60,17 +63,16 @@ impl std::fmt::Debug for Directory {
     }
 }
 
-const PRINCIPAL_COLUMNS: &str =
-    "object_id, tenant_id, client_id, kind, display_name, enabled, owner_resource";
-
 impl Directory {
     /// Opens the directory, creating the token signing key on first start.
     pub async fn open(db: Db, root: &SecretKey) -> Result<Self, Error> {
-        let tokens = TokenService::load_or_create(&db, root).await?;
+        let store: Arc<dyn DirectoryStore> = Arc::new(SqlDirectoryStore::new(db.clone()));
+        let tokens = TokenService::load_or_create_in(store.as_ref(), root).await?;
         let (events, _) = broadcast::channel(1024);
         Ok(Self {
             inner: Arc::new(Inner {
                 db,
+                store,
                 tokens,
                 events,
                 principals: RowCache::new(PRINCIPAL_CACHE_ENTRIES),
@@ -80,6 +82,10 @@ impl Directory {
 
     fn db(&self) -> &Db {
         &self.inner.db
+    }
+
+    fn store(&self) -> &dyn DirectoryStore {
+        self.inner.store.as_ref()
     }
 
     /// Forgets cached principals; call once a write to `principals` has committed.
@@ -95,11 +101,7 @@ impl Directory {
     /// Creates the operator tenant and principal on first start; returns its credentials then,
     /// and `None` on every later start.
     pub async fn bootstrap_operator(&self) -> Result<Option<NewServicePrincipal>, Error> {
-        let existing: Option<(String,)> =
-            sqlx::query_as("SELECT object_id FROM principals WHERE kind = 'operator'")
-                .fetch_optional(self.db().pool())
-                .await?;
-        if existing.is_some() {
+        if self.store().operator_principal_id().await?.is_some() {
             return Ok(None);
         }
         let tenant = self.insert_tenant("operator").await?;
@@ -126,47 +128,33 @@ impl Directory {
             tenant_id: uuid::Uuid::new_v4().to_string(),
             display_name: display_name.to_owned(),
         };
-        sqlx::query("INSERT INTO tenants (id, display_name, created) VALUES ($1, $2, $3)")
-            .bind(&tenant.tenant_id)
-            .bind(&tenant.display_name)
-            .bind(unix_now())
-            .execute(self.db().pool())
+        self.store()
+            .insert_tenant(&tenant.tenant_id, &tenant.display_name, unix_now())
             .await?;
         Ok(tenant)
     }
 
     /// Lists tenants: all for the operator, the caller's own otherwise.
     pub async fn list_tenants(&self, caller: &Principal) -> Result<Vec<Tenant>, Error> {
-        let rows: Vec<(String, String)> = if caller.is_operator() {
-            sqlx::query_as("SELECT id, display_name FROM tenants ORDER BY created")
-                .fetch_all(self.db().pool())
-                .await?
+        let rows = if caller.is_operator() {
+            self.store().tenants().await?
         } else {
-            sqlx::query_as("SELECT id, display_name FROM tenants WHERE id = $1")
-                .bind(&caller.tenant_id)
-                .fetch_all(self.db().pool())
+            self.store()
+                .tenant_by_id(&caller.tenant_id)
                 .await?
+                .into_iter()
+                .collect()
         };
-        Ok(rows
-            .into_iter()
-            .map(|(tenant_id, display_name)| Tenant {
-                tenant_id,
-                display_name,
-            })
-            .collect())
+        Ok(rows.into_iter().map(tenant_from_row).collect())
     }
 
     /// Looks a tenant up.
     pub async fn tenant(&self, tenant_id: &str) -> Result<Option<Tenant>, Error> {
-        let row: Option<(String, String)> =
-            sqlx::query_as("SELECT id, display_name FROM tenants WHERE id = $1")
-                .bind(tenant_id)
-                .fetch_optional(self.db().pool())
-                .await?;
-        Ok(row.map(|(tenant_id, display_name)| Tenant {
-            tenant_id,
-            display_name,
-        }))
+        Ok(self
+            .store()
+            .tenant_by_id(tenant_id)
+            .await?
+            .map(tenant_from_row))
     }
 
     /// Creates a subscription in a tenant (operator only); `owner` gets the Owner role on it.
@@ -189,23 +177,18 @@ impl Directory {
             cmk_approved: false,
         };
         let mut tx = self.db().begin_write().await?;
-        sqlx::query(
-            "INSERT INTO subscriptions (id, tenant_id, display_name, created) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(&subscription.subscription_id)
-        .bind(tenant_id)
-        .bind(display_name)
-        .bind(unix_now())
-        .execute(&mut *tx)
-        .await?;
+        self.store()
+            .insert_subscription(
+                &mut tx,
+                &subscription.subscription_id,
+                tenant_id,
+                display_name,
+                unix_now(),
+            )
+            .await?;
         if let Some(owner) = owner {
-            let owner_tenant: Option<(String,)> =
-                sqlx::query_as("SELECT tenant_id FROM principals WHERE object_id = $1")
-                    .bind(owner)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            match owner_tenant {
-                Some((t,)) if t == tenant_id => {}
+            match self.store().principal_tenant(&mut tx, owner).await? {
+                Some(t) if t == tenant_id => {}
                 Some(_) => {
                     return Err(Error::Invalid(format!(
                         "principal '{owner}' belongs to another tenant"
@@ -213,43 +196,33 @@ impl Directory {
                 }
                 None => return Err(Error::NotFound(format!("principal '{owner}'"))),
             }
-            sqlx::query("INSERT INTO role_assignments (principal_id, subscription_id, role) VALUES ($1, $2, 'Owner')")
-                .bind(owner)
-                .bind(&subscription.subscription_id)
-                .execute(&mut *tx)
+            self.store()
+                .insert_owner_assignment(&mut tx, owner, &subscription.subscription_id)
                 .await?;
         }
-        tx.commit().await?;
+        tx.commit().await.map_err(atrest_store::Error::from)?;
         Ok(subscription)
     }
 
     /// Looks a subscription up.
     pub async fn subscription(&self, id: &str) -> Result<Option<Subscription>, Error> {
-        let row = sqlx::query(
-            "SELECT id, tenant_id, display_name, cmk_approved FROM subscriptions WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(self.db().pool())
-        .await?;
-        row.map(|r| subscription_from_row(&r)).transpose()
+        Ok(self
+            .store()
+            .subscription_by_id(id)
+            .await?
+            .map(subscription_from_row))
     }
 
     /// Subscriptions the caller can see (all of them for the operator).
     pub async fn list_subscriptions(&self, caller: &Principal) -> Result<Vec<Subscription>, Error> {
         let rows = if caller.is_operator() {
-            sqlx::query("SELECT id, tenant_id, display_name, cmk_approved FROM subscriptions ORDER BY created")
-                .fetch_all(self.db().pool())
-                .await?
+            self.store().subscriptions().await?
         } else {
-            sqlx::query(
-                "SELECT s.id, s.tenant_id, s.display_name, s.cmk_approved FROM subscriptions s \
-                 JOIN role_assignments r ON r.subscription_id = s.id WHERE r.principal_id = $1 ORDER BY s.created",
-            )
-            .bind(&caller.object_id)
-            .fetch_all(self.db().pool())
-            .await?
+            self.store()
+                .subscriptions_of_principal(&caller.object_id)
+                .await?
         };
-        rows.iter().map(subscription_from_row).collect()
+        Ok(rows.into_iter().map(subscription_from_row).collect())
     }
 
     /// Approves (or withdraws approval for) customer-managed keys in a subscription (operator only).
@@ -260,12 +233,7 @@ impl Directory {
         approved: bool,
     ) -> Result<Subscription, Error> {
         require_operator(caller)?;
-        let done = sqlx::query("UPDATE subscriptions SET cmk_approved = $1 WHERE id = $2")
-            .bind(atrest_store::SqlBool::from(approved))
-            .bind(id)
-            .execute(self.db().pool())
-            .await?;
-        if done.rows_affected() == 0 {
+        if !self.store().set_cmk_approved(id, approved).await? {
             return Err(Error::NotFound(format!("subscription '{id}'")));
         }
         self.subscription(id)
@@ -284,14 +252,11 @@ impl Directory {
         if principal.is_operator() {
             return Ok(Some(Role::Owner));
         }
-        let row: Option<(String,)> = sqlx::query_as(
-            "SELECT role FROM role_assignments WHERE principal_id = $1 AND subscription_id = $2",
-        )
-        .bind(&principal.object_id)
-        .bind(subscription_id)
-        .fetch_optional(self.db().pool())
-        .await?;
-        Ok(row.and_then(|(role,)| Role::parse(&role)))
+        let role = self
+            .store()
+            .role_assignment(&principal.object_id, subscription_id)
+            .await?;
+        Ok(role.and_then(|role| Role::parse(&role)))
     }
 
     /// Grants `role` on a subscription (operator or an Owner of it); replaces an earlier role.
@@ -320,15 +285,9 @@ impl Directory {
                 "principal '{principal_id}' belongs to another tenant than subscription '{subscription_id}'"
             )));
         }
-        sqlx::query(
-            "INSERT INTO role_assignments (principal_id, subscription_id, role) VALUES ($1, $2, $3) \
-             ON CONFLICT (principal_id, subscription_id) DO UPDATE SET role = excluded.role",
-        )
-        .bind(principal_id)
-        .bind(subscription_id)
-        .bind(role.as_str())
-        .execute(self.db().pool())
-        .await?;
+        self.store()
+            .save_role_assignment(principal_id, subscription_id, role.as_str())
+            .await?;
         Ok(())
     }
 
@@ -391,20 +350,18 @@ impl Directory {
             enabled: true,
             owner_resource: owner_resource.map(str::to_owned),
         };
-        sqlx::query(
-            "INSERT INTO principals (object_id, tenant_id, kind, client_id, display_name, secret_hash, \
-             enabled, owner_resource, created) VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $8)",
-        )
-        .bind(&principal.object_id)
-        .bind(tenant_id)
-        .bind(kind.as_str())
-        .bind(&principal.client_id)
-        .bind(display_name)
-        .bind(secret::hash(&client_secret)?)
-        .bind(owner_resource)
-        .bind(unix_now())
-        .execute(self.db().pool())
-        .await?;
+        self.store()
+            .insert_principal(&NewPrincipalRow {
+                object_id: principal.object_id.clone(),
+                tenant_id: tenant_id.to_owned(),
+                kind: kind.as_str().to_owned(),
+                client_id: principal.client_id.clone(),
+                display_name: display_name.to_owned(),
+                secret_hash: secret::hash(&client_secret)?,
+                owner_resource: owner_resource.map(str::to_owned),
+                created: unix_now(),
+            })
+            .await?;
         Ok(NewServicePrincipal {
             principal,
             client_secret,
@@ -416,13 +373,11 @@ impl Directory {
         self.inner
             .principals
             .get_or_load(&object_id.to_owned(), || async {
-                let row = sqlx::query(&format!(
-                    "SELECT {PRINCIPAL_COLUMNS} FROM principals WHERE object_id = $1"
-                ))
-                .bind(object_id)
-                .fetch_optional(self.db().pool())
-                .await?;
-                row.map(|r| principal_from_row(&r)).transpose()
+                self.store()
+                    .principal_by_id(object_id)
+                    .await?
+                    .map(principal_from_row)
+                    .transpose()
             })
             .await
     }
@@ -438,13 +393,12 @@ impl Directory {
                 "principals of another tenant are not visible".into(),
             ));
         }
-        let rows = sqlx::query(&format!(
-            "SELECT {PRINCIPAL_COLUMNS} FROM principals WHERE tenant_id = $1 ORDER BY created"
-        ))
-        .bind(tenant_id)
-        .fetch_all(self.db().pool())
-        .await?;
-        rows.iter().map(principal_from_row).collect()
+        self.store()
+            .principals_of_tenant(tenant_id)
+            .await?
+            .into_iter()
+            .map(principal_from_row)
+            .collect()
     }
 
     /// Enables or disables a principal (operator only). Disabling takes effect at once.
@@ -455,15 +409,12 @@ impl Directory {
         enabled: bool,
     ) -> Result<Principal, Error> {
         require_operator(caller)?;
-        let done = sqlx::query(
-            "UPDATE principals SET enabled = $1 WHERE object_id = $2 AND kind != 'operator'",
-        )
-        .bind(atrest_store::SqlBool::from(enabled))
-        .bind(object_id)
-        .execute(self.db().pool())
-        .await?;
+        let found = self
+            .store()
+            .set_principal_enabled(object_id, enabled)
+            .await?;
         self.principals_changed();
-        if done.rows_affected() == 0 {
+        if !found {
             return Err(Error::NotFound(format!("principal '{object_id}'")));
         }
         if !enabled {
@@ -479,14 +430,9 @@ impl Directory {
     /// Deletes a service principal (operator only).
     pub async fn delete_principal(&self, caller: &Principal, object_id: &str) -> Result<(), Error> {
         require_operator(caller)?;
-        let done = sqlx::query(
-            "DELETE FROM principals WHERE object_id = $1 AND kind = 'servicePrincipal'",
-        )
-        .bind(object_id)
-        .execute(self.db().pool())
-        .await?;
+        let found = self.store().delete_service_principal(object_id).await?;
         self.principals_changed();
-        if done.rows_affected() == 0 {
+        if !found {
             return Err(Error::NotFound(format!("service principal '{object_id}'")));
         }
         let _ = self.inner.events.send(DirectoryEvent::PrincipalDisabled {
@@ -498,10 +444,7 @@ impl Directory {
     /// Deletes a managed identity when its resource turns it off or is deleted. A later
     /// re-enable creates a new principal with a new object id (Azure's behaviour).
     pub async fn delete_managed_identity(&self, object_id: &str) -> Result<(), Error> {
-        sqlx::query("DELETE FROM principals WHERE object_id = $1 AND kind = 'managedIdentity'")
-            .bind(object_id)
-            .execute(self.db().pool())
-            .await?;
+        self.store().delete_managed_identity(object_id).await?;
         self.principals_changed();
         let _ = self.inner.events.send(DirectoryEvent::PrincipalDisabled {
             object_id: object_id.to_owned(),
@@ -518,21 +461,18 @@ impl Directory {
         client_id: &str,
         client_secret: &str,
     ) -> Result<Principal, AuthError> {
-        let row = sqlx::query(&format!(
-            "SELECT {PRINCIPAL_COLUMNS}, secret_hash FROM principals WHERE client_id = $1 AND tenant_id = $2"
-        ))
-        .bind(client_id)
-        .bind(tenant_id)
-        .fetch_optional(self.db().pool())
-        .await
-        .map_err(Error::from)?;
+        let row = self
+            .store()
+            .principal_credentials(tenant_id, client_id)
+            .await
+            .map_err(Error::from)?;
         let Some(row) = row else {
             return Err(AuthError::Invalid(format!(
                 "application '{client_id}' was not found in tenant '{tenant_id}'"
             )));
         };
-        let stored: Option<String> = row.try_get("secret_hash").map_err(Error::from)?;
-        let principal = principal_from_row(&row)?;
+        let stored = row.secret_hash;
+        let principal = principal_from_row(row.principal)?;
         // Hash even for principals without a secret, so timing does not reveal which exist.
         let ok = secret::verify(
             client_secret,
@@ -604,27 +544,31 @@ fn validate_display_name(name: &str) -> Result<(), Error> {
     }
 }
 
-fn principal_from_row(row: &AnyRow) -> Result<Principal, Error> {
-    let kind: String = row.try_get("kind")?;
+fn tenant_from_row(row: TenantRow) -> Tenant {
+    Tenant {
+        tenant_id: row.id,
+        display_name: row.display_name,
+    }
+}
+
+fn principal_from_row(row: PrincipalRow) -> Result<Principal, Error> {
     Ok(Principal {
-        object_id: row.try_get("object_id")?,
-        tenant_id: row.try_get("tenant_id")?,
-        client_id: row.try_get("client_id")?,
-        kind: PrincipalKind::parse(&kind)
-            .ok_or_else(|| Error::Invalid(format!("unknown principal kind {kind}")))?,
-        display_name: row.try_get("display_name")?,
-        enabled: row.try_get::<atrest_store::SqlBool, _>("enabled")?.into(),
-        owner_resource: row.try_get("owner_resource")?,
+        kind: PrincipalKind::parse(&row.kind)
+            .ok_or_else(|| Error::Invalid(format!("unknown principal kind {}", row.kind)))?,
+        object_id: row.object_id,
+        tenant_id: row.tenant_id,
+        client_id: row.client_id,
+        display_name: row.display_name,
+        enabled: row.enabled,
+        owner_resource: row.owner_resource,
     })
 }
 
-fn subscription_from_row(row: &AnyRow) -> Result<Subscription, Error> {
-    Ok(Subscription {
-        subscription_id: row.try_get("id")?,
-        tenant_id: row.try_get("tenant_id")?,
-        display_name: row.try_get("display_name")?,
-        cmk_approved: row
-            .try_get::<atrest_store::SqlBool, _>("cmk_approved")?
-            .into(),
-    })
+fn subscription_from_row(row: SubscriptionRow) -> Subscription {
+    Subscription {
+        subscription_id: row.id,
+        tenant_id: row.tenant_id,
+        display_name: row.display_name,
+        cmk_approved: row.cmk_approved,
+    }
 }

@@ -25,12 +25,6 @@ pub enum Error {
     SigningKey,
 }
 
-impl From<sqlx::Error> for Error {
-    fn from(err: sqlx::Error) -> Self {
-        Self::Store(atrest_store::Error::Database(err))
-    }
-}
-
 /// Why a bearer token was not accepted.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

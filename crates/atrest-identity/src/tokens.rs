@@ -1,6 +1,7 @@
 //! ES256 access tokens: issuing, verifying, and publishing the public key as a JWKS.
 
 use atrest_crypto::{seal, SecretKey};
+use atrest_store::directory::{DirectoryStore, SqlDirectoryStore};
 use atrest_store::{unix_now, Db};
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
@@ -63,15 +64,19 @@ const LEEWAY: i64 = 60;
 impl TokenService {
     /// Loads the signing key, creating and sealing one on first start.
     pub async fn load_or_create(db: &Db, root: &SecretKey) -> Result<Self, Error> {
-        let row: Option<(String, Vec<u8>)> = sqlx::query_as(
-            "SELECT kid, sealed_key FROM signing_keys ORDER BY created DESC LIMIT 1",
-        )
-        .fetch_optional(db.pool())
-        .await?;
-        let (kid, pkcs8) = match row {
-            Some((kid, sealed)) => {
-                let pkcs8 = seal::open(root, SEAL_AAD, &sealed).map_err(|_| Error::SigningKey)?;
-                (kid, pkcs8)
+        Self::load_or_create_in(&SqlDirectoryStore::new(db.clone()), root).await
+    }
+
+    /// [`load_or_create`](Self::load_or_create) on the directory's store.
+    pub(crate) async fn load_or_create_in(
+        store: &dyn DirectoryStore,
+        root: &SecretKey,
+    ) -> Result<Self, Error> {
+        let (kid, pkcs8) = match store.latest_signing_key().await? {
+            Some(row) => {
+                let pkcs8 =
+                    seal::open(root, SEAL_AAD, &row.sealed_key).map_err(|_| Error::SigningKey)?;
+                (row.kid, pkcs8)
             }
             None => {
                 let doc = EcdsaKeyPair::generate_pkcs8(
@@ -82,14 +87,7 @@ impl TokenService {
                 let pkcs8 = Zeroizing::new(doc.as_ref().to_vec());
                 let kid = uuid::Uuid::new_v4().simple().to_string();
                 let sealed = seal::seal(root, SEAL_AAD, &pkcs8).map_err(|_| Error::SigningKey)?;
-                sqlx::query(
-                    "INSERT INTO signing_keys (kid, sealed_key, created) VALUES ($1, $2, $3)",
-                )
-                .bind(&kid)
-                .bind(sealed)
-                .bind(unix_now())
-                .execute(db.pool())
-                .await?;
+                store.insert_signing_key(&kid, &sealed, unix_now()).await?;
                 (kid, pkcs8)
             }
         };

@@ -7,6 +7,7 @@
 
 mod audit;
 mod db;
+pub mod directory;
 mod error;
 mod flag;
 mod row_cache;

@@ -2,6 +2,8 @@
 //! subscriptions, and moving a subscription to another tenant. Each refuses while it would
 //! orphan or silently break something, and says what to do first.
 
+use atrest_store::directory::SubscriptionHoldings;
+
 use super::{require_operator, Directory, DirectoryEvent};
 use crate::{Error, Principal, Subscription};
 
@@ -9,7 +11,7 @@ impl Directory {
     /// Deletes a subscription and its role assignments (operator only). Refused while it
     /// holds a vault (soft-deleted ones included) or an account, so deleting it never orphans
     /// a key or customer data. (Those tables belong to the vault and accounts services; the
-    /// check reads them directly because they share this database.)
+    /// directory store reads them directly because they share this database.)
     pub async fn delete_subscription(
         &self,
         caller: &Principal,
@@ -17,27 +19,24 @@ impl Directory {
     ) -> Result<(), Error> {
         require_operator(caller)?;
         let mut tx = self.db().begin_write().await?;
-        let (vaults, accounts): (i64, i64) = sqlx::query_as(
-            "SELECT (SELECT count(*) FROM vaults WHERE subscription_id = $1), \
-                    (SELECT count(*) FROM accounts WHERE subscription_id = $1)",
-        )
-        .bind(subscription_id)
-        .fetch_one(&mut *tx)
-        .await?;
+        let SubscriptionHoldings { vaults, accounts } = self
+            .store()
+            .subscription_holdings(&mut tx, subscription_id)
+            .await?;
         if vaults + accounts > 0 {
             return Err(Error::InUse(format!(
                 "subscription '{subscription_id}' still holds {vaults} vault(s) and {accounts} account(s): \
                  delete (and purge) them first"
             )));
         }
-        let done = sqlx::query("DELETE FROM subscriptions WHERE id = $1")
-            .bind(subscription_id)
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() == 0 {
+        if !self
+            .store()
+            .delete_subscription(&mut tx, subscription_id)
+            .await?
+        {
             return Err(Error::NotFound(format!("subscription '{subscription_id}'")));
         }
-        tx.commit().await?;
+        tx.commit().await.map_err(atrest_store::Error::from)?;
         Ok(())
     }
 
@@ -51,31 +50,25 @@ impl Directory {
             ));
         }
         let mut tx = self.db().begin_write().await?;
-        let (subscriptions,): (i64,) =
-            sqlx::query_as("SELECT count(*) FROM subscriptions WHERE tenant_id = $1")
-                .bind(tenant_id)
-                .fetch_one(&mut *tx)
-                .await?;
+        let subscriptions = self
+            .store()
+            .subscription_count_of_tenant(&mut tx, tenant_id)
+            .await?;
         if subscriptions > 0 {
             return Err(Error::InUse(format!(
                 "tenant '{tenant_id}' still has {subscriptions} subscription(s): delete them first"
             )));
         }
-        let principals: Vec<(String,)> =
-            sqlx::query_as("SELECT object_id FROM principals WHERE tenant_id = $1")
-                .bind(tenant_id)
-                .fetch_all(&mut *tx)
-                .await?;
-        let done = sqlx::query("DELETE FROM tenants WHERE id = $1")
-            .bind(tenant_id)
-            .execute(&mut *tx)
+        let principals = self
+            .store()
+            .principal_ids_of_tenant(&mut tx, tenant_id)
             .await?;
-        if done.rows_affected() == 0 {
+        if !self.store().delete_tenant(&mut tx, tenant_id).await? {
             return Err(Error::NotFound(format!("tenant '{tenant_id}'")));
         }
-        tx.commit().await?;
+        tx.commit().await.map_err(atrest_store::Error::from)?;
         self.principals_changed();
-        for (object_id,) in principals {
+        for object_id in principals {
             let _ = self
                 .inner
                 .events
@@ -101,16 +94,14 @@ impl Directory {
             .await?
             .ok_or_else(|| Error::NotFound(format!("tenant '{new_tenant}'")))?;
         let mut tx = self.db().begin_write().await?;
-        let accounts: Vec<(String, String)> = sqlx::query_as(
-            "SELECT name, key_source FROM accounts WHERE subscription_id = $1 ORDER BY name",
-        )
-        .bind(subscription_id)
-        .fetch_all(&mut *tx)
-        .await?;
+        let accounts = self
+            .store()
+            .account_key_sources(&mut tx, subscription_id)
+            .await?;
         let cmk: Vec<&str> = accounts
             .iter()
-            .filter(|(_, source)| source == "Microsoft.KeyVault")
-            .map(|(name, _)| name.as_str())
+            .filter(|a| a.key_source == "Microsoft.KeyVault")
+            .map(|a| a.name.as_str())
             .collect();
         if !cmk.is_empty() {
             return Err(Error::InUse(format!(
@@ -121,26 +112,24 @@ impl Directory {
             )));
         }
         if !accounts.is_empty() {
-            let names: Vec<&str> = accounts.iter().map(|(n, _)| n.as_str()).collect();
+            let names: Vec<&str> = accounts.iter().map(|a| a.name.as_str()).collect();
             return Err(Error::InUse(format!(
                 "subscription '{subscription_id}' holds accounts ({}) whose stored data is bound to its tenant: \
                  atrest cannot move them to another tenant; delete them (or keep the subscription where it is)",
                 names.join(", ")
             )));
         }
-        let done = sqlx::query("UPDATE subscriptions SET tenant_id = $1 WHERE id = $2")
-            .bind(new_tenant)
-            .bind(subscription_id)
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() == 0 {
+        if !self
+            .store()
+            .set_subscription_tenant(&mut tx, subscription_id, new_tenant)
+            .await?
+        {
             return Err(Error::NotFound(format!("subscription '{subscription_id}'")));
         }
-        sqlx::query("DELETE FROM role_assignments WHERE subscription_id = $1")
-            .bind(subscription_id)
-            .execute(&mut *tx)
+        self.store()
+            .delete_role_assignments_of_subscription(&mut tx, subscription_id)
             .await?;
-        tx.commit().await?;
+        tx.commit().await.map_err(atrest_store::Error::from)?;
         self.subscription(subscription_id)
             .await?
             .ok_or_else(|| Error::NotFound(format!("subscription '{subscription_id}'")))
