@@ -8,5 +8,6 @@ mod isolation;
 mod keyloss;
 mod kinds;
 mod outage;
+mod stores;
 mod story;
 mod validation;
