@@ -1,6 +1,7 @@
 //! Real storage servers for tests, each started by the test on a free port and stopped on
-//! drop: Azurite (Azure Blob; npm `azurite`, installed by scripts/setup-interop). And the
-//! stored objects of a region, read through whatever store the server was configured with.
+//! drop: Azurite (Azure Blob; npm `azurite`) and moto (S3; PyPI `moto[server]`), both
+//! installed by scripts/setup-interop. And the stored objects of a region, read through
+//! whatever store the server was configured with.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -9,11 +10,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
 use atrest_accounts::AccountsConfig;
-use atrest_store::blob::BlobBackend;
+use atrest_store::blob::{BlobBackend, BlobStoreConfig};
 use futures_util::TryStreamExt;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt};
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use serde_json::Value;
 
 use crate::common::{official_python, repo_root};
@@ -139,11 +140,113 @@ impl Azurite {
         );
         serde_json::from_str(&listing).unwrap()
     }
+
+    /// Platform storage in `container` under `prefix`.
+    pub(crate) fn store_config(&self, container: &str, prefix: &str) -> BlobStoreConfig {
+        store_config(
+            &format!("az://{container}/{prefix}"),
+            &[
+                ("account_name", AZURITE_ACCOUNT),
+                ("access_key", AZURITE_KEY),
+                ("endpoint", &self.endpoint),
+                ("allow_http", "true"),
+            ],
+        )
+    }
 }
 
 impl Drop for Azurite {
     fn drop(&mut self) {
         stop(&mut self.child);
+    }
+}
+
+/// moto's S3 server on a free port, in memory, without authentication checks; stopped on
+/// drop.
+pub(crate) struct S3Server {
+    child: Child,
+    /// `http://127.0.0.1:{port}`.
+    pub(crate) endpoint: String,
+}
+
+impl S3Server {
+    pub(crate) fn start() -> Self {
+        let python = repo_root().join(".venv-interop/bin/python");
+        assert!(
+            python.exists(),
+            "the test venv is missing: run scripts/setup-interop ({} is missing)",
+            python.display()
+        );
+        let mut command = Command::new(python);
+        command
+            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", "0"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        // Werkzeug announces ` * Running on http://127.0.0.1:PORT` (and logs requests) on stderr.
+        let (child, endpoint) = spawn_listening(command, "moto.server", "Running on ", |c| {
+            Box::new(c.stderr.take().unwrap())
+        });
+        Self { child, endpoint }
+    }
+
+    /// Creates `bucket` through the S3 API (moto takes unsigned requests).
+    pub(crate) async fn create_bucket(&self, bucket: &str) {
+        let resp = client()
+            .put(format!("{}/{bucket}", self.endpoint))
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_success(), "create bucket: {resp:?}");
+    }
+
+    /// The bucket's multipart uploads that were started and neither completed nor aborted.
+    pub(crate) async fn open_multipart_uploads(&self, bucket: &str) -> usize {
+        let listing = client()
+            .get(format!("{}/{bucket}?uploads", self.endpoint))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(listing.contains("ListMultipartUploadsResult"), "{listing}");
+        listing.matches("<Upload>").count()
+    }
+
+    /// Platform storage in `bucket` under `prefix`.
+    pub(crate) fn store_config(&self, bucket: &str, prefix: &str) -> BlobStoreConfig {
+        store_config(
+            &format!("s3://{bucket}/{prefix}"),
+            &[
+                ("endpoint", &self.endpoint),
+                ("access_key_id", "atrest-test"),
+                ("secret_access_key", "atrest-test-secret"),
+                ("region", "us-east-1"),
+                ("allow_http", "true"),
+            ],
+        )
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        stop(&mut self.child);
+    }
+}
+
+/// A plain-HTTP client for moto's API.
+fn client() -> reqwest::Client {
+    atrest_server::install_crypto_provider();
+    reqwest::Client::new()
+}
+
+pub(crate) fn store_config(url: &str, options: &[(&str, &str)]) -> BlobStoreConfig {
+    BlobStoreConfig {
+        url: url.to_owned(),
+        options: options
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
     }
 }
 
@@ -197,5 +300,14 @@ impl RegionObjects {
             objects.insert(name, bytes.to_vec());
         }
         objects
+    }
+
+    /// Replaces the stored bytes of object `name` (to tamper with it).
+    pub(crate) async fn overwrite(&self, name: &str, bytes: Vec<u8>) {
+        let (store, prefix) = self.store().expect("the region has objects");
+        store
+            .put(&prefix.join(name), PutPayload::from(bytes))
+            .await
+            .unwrap();
     }
 }
