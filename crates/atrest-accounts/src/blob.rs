@@ -1,18 +1,25 @@
-//! Blob stores, one per region, over `object_store`'s `LocalFileSystem` under the data dir.
+//! Platform storage, one store per region, and the customers' own containers (BYOS).
 //!
-//! Durability: objects are written by [`crate::durable_file`] (staging file, fsync, rename into
-//! place, fsync of the directory before returning); `LocalFileSystem` is opened
-//! `with_fsync(true)` for anything else it writes. Objects live flat in the region folder (created and fsynced
-//! here), so no new directory entry is left unsynced. An object becomes visible only through
-//! its metadata row, committed after the blob is durable, so `kill -9` at any moment leaves no
-//! half object visible (an orphaned blob is unreachable garbage).
+//! A region's store is local files (the default: `{data_dir}/blobs/{region}`), or a prefix of
+//! an Azure Blob container or S3 bucket (`{prefix}/{region}/{key}`), as configured by
+//! `platform_storage` / `region_storage` (see [`atrest_store::blob`]).
+//!
+//! Durability. Local files are written by [`crate::durable_file`] (staging file, fsync,
+//! rename into place, fsync of the directory before returning); `LocalFileSystem` is opened
+//! `with_fsync(true)` for anything else it writes. Objects live flat in the region folder
+//! (created and fsynced here), so no new directory entry is left unsynced. Remote objects are
+//! written by [`atrest_store::blob::put_stream`]: one `PUT` or a multipart upload that
+//! becomes visible only when the store acknowledges its completion. Either way an object
+//! becomes visible to clients only through its metadata row, committed after the blob is
+//! durable, so `kill -9` at any moment leaves no half object visible (an orphaned blob is
+//! unreachable garbage).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::ops::Range;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use atrest_store::blob::{BlobBackend, PutStreamError};
 use bytes::Bytes;
 use futures_util::stream::BoxStream;
 use futures_util::{Stream, StreamExt, TryStreamExt};
@@ -20,7 +27,7 @@ use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt};
 
-use crate::config::UserStorage;
+use crate::config::AccountsConfig;
 use crate::durable_file::{self, WriteError};
 use crate::error::Error;
 use crate::model::Account;
@@ -30,7 +37,8 @@ use crate::user_store::{StreamError, UserStore};
 /// object by its key; the key says where it lives (see [`BlobStores::new_object_key`]).
 #[derive(Debug)]
 pub(crate) struct BlobStores {
-    root: PathBuf,
+    platform: BlobBackend,
+    by_region: BTreeMap<String, BlobBackend>,
     allowed: Vec<String>,
     stores: Mutex<HashMap<String, Arc<RegionStore>>>,
     user: HashMap<String, Arc<UserStore>>,
@@ -49,24 +57,50 @@ enum Place<'a> {
 #[derive(Debug)]
 pub(crate) struct RegionStore {
     region: String,
-    store: LocalFileSystem,
+    backend: Backend,
+}
+
+/// Where a region's objects are.
+enum Backend {
+    /// Files in `{dir}/{region}`, written by [`durable_file`].
+    Local(LocalFileSystem),
+    /// Objects `{prefix}/{region}/{key}` of a bucket or container.
+    Remote {
+        store: Arc<dyn ObjectStore>,
+        /// `{prefix}/{region}`.
+        prefix: Path,
+        /// The configured URL, for logs.
+        url: String,
+    },
+}
+
+impl std::fmt::Debug for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Local(store) => f.debug_tuple("Local").field(store).finish(),
+            // The client's own Debug would show its credentials.
+            Self::Remote { prefix, url, .. } => f
+                .debug_struct("Remote")
+                .field("url", url)
+                .field("prefix", prefix)
+                .finish_non_exhaustive(),
+        }
+    }
 }
 
 impl BlobStores {
-    /// Stores under `root/{region}`; `allowed` empty means any region; `user` the registered
-    /// customer containers.
-    pub(crate) fn new(
-        root: PathBuf,
-        allowed: Vec<String>,
-        user: &[UserStorage],
-    ) -> Result<Self, Error> {
-        let user = user
+    /// The stores `config` names: platform storage for its regions (any region when it lists
+    /// none) and the registered customer containers.
+    pub(crate) fn new(config: &AccountsConfig) -> Result<Self, Error> {
+        let user = config
+            .storage_accounts
             .iter()
             .map(|u| Ok((u.name.clone(), Arc::new(UserStore::new(u)?))))
             .collect::<Result<_, Error>>()?;
         Ok(Self {
-            root,
-            allowed,
+            platform: config.platform_storage.clone(),
+            by_region: config.region_storage.clone(),
+            allowed: config.regions.clone(),
             stores: Mutex::new(HashMap::new()),
             user,
         })
@@ -181,29 +215,40 @@ impl BlobStores {
         if let Some(store) = stores.get(region) {
             return Ok(store.clone());
         }
-        let dir = self.root.join(region);
-        std::fs::create_dir_all(&dir)?;
-        // First use of this region in this process: no upload can be writing here yet, so any
-        // staging file is what a crash left behind.
-        durable_file::remove_staging_files(&dir)?;
-        for d in [
-            Some(dir.as_path()),
-            dir.parent(),
-            dir.parent().and_then(|p| p.parent()),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            std::fs::File::open(d)?.sync_all()?;
-        }
-        let store = LocalFileSystem::new_with_prefix(&dir)?.with_fsync(true);
+        let backend = match self.by_region.get(region).unwrap_or(&self.platform) {
+            BlobBackend::Local(root) => Backend::Local(open_local(&root.join(region))?),
+            BlobBackend::Remote(remote) => Backend::Remote {
+                store: remote.store().clone(),
+                prefix: remote.prefix().clone().join(region),
+                url: remote.url().to_owned(),
+            },
+        };
         let store = Arc::new(RegionStore {
             region: region.to_owned(),
-            store,
+            backend,
         });
         stores.insert(region.to_owned(), store.clone());
         Ok(store)
     }
+}
+
+/// The folder `dir` of a region's local files, created (and its entry synced) if need be.
+fn open_local(dir: &std::path::Path) -> Result<LocalFileSystem, Error> {
+    std::fs::create_dir_all(dir)?;
+    // First use of this region in this process: no upload can be writing here yet, so any
+    // staging file is what a crash left behind.
+    durable_file::remove_staging_files(dir)?;
+    for d in [
+        Some(dir),
+        dir.parent(),
+        dir.parent().and_then(|p| p.parent()),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        std::fs::File::open(d)?.sync_all()?;
+    }
+    Ok(LocalFileSystem::new_with_prefix(dir)?.with_fsync(true))
 }
 
 impl RegionStore {
@@ -218,9 +263,30 @@ impl RegionStore {
         }
     }
 
+    /// The client and the object's path in it.
+    fn locate(&self, key: &str) -> (&dyn ObjectStore, Path) {
+        match &self.backend {
+            Backend::Local(store) => (store as &dyn ObjectStore, Path::from(key)),
+            Backend::Remote { store, prefix, .. } => (store.as_ref(), prefix.clone().join(key)),
+        }
+    }
+
+    /// A failure of the store: unavailable (503) when remote, internal when local or when
+    /// the object is missing (its metadata row says it exists).
+    fn failed(&self, err: object_store::Error) -> Error {
+        match (&self.backend, err) {
+            (Backend::Remote { .. }, err @ object_store::Error::NotFound { .. })
+            | (Backend::Local(_), err) => err.into(),
+            (Backend::Remote { .. }, err) => Error::StorageUnavailable {
+                region: self.region.clone(),
+                source: Arc::new(err),
+            },
+        }
+    }
+
     /// Writes a stream as one object; durable when this returns. Returns the bytes written.
-    /// Written beside `object_store` (which reads, ranges and deletes) by [`durable_file`],
-    /// which overlaps the disk writes with the transfer.
+    /// Local files are written beside `object_store` (which reads, ranges and deletes) by
+    /// [`durable_file`], which overlaps the disk writes with the transfer.
     pub(crate) async fn put_stream<S>(
         &self,
         account: &Account,
@@ -231,14 +297,30 @@ impl RegionStore {
         S: Stream<Item = io::Result<Bytes>> + Send,
     {
         self.check(account)?;
-        let path = self
-            .store
-            .path_to_filesystem(&Path::from(key))
-            .map_err(Error::internal)?;
-        match durable_file::write(&path, stream).await {
-            Ok(written) => Ok(written),
-            Err(WriteError::Input(e)) => Err(io_error(e)),
-            Err(WriteError::Output(e)) => Err(Error::internal(e)),
+        match &self.backend {
+            Backend::Local(store) => {
+                let path = store
+                    .path_to_filesystem(&Path::from(key))
+                    .map_err(Error::internal)?;
+                match durable_file::write(&path, stream).await {
+                    Ok(written) => Ok(written),
+                    Err(WriteError::Input(e)) => Err(io_error(e)),
+                    Err(WriteError::Output(e)) => Err(Error::internal(e)),
+                }
+            }
+            Backend::Remote { store, prefix, .. } => {
+                match atrest_store::blob::put_stream(
+                    store.as_ref(),
+                    &prefix.clone().join(key),
+                    stream,
+                )
+                .await
+                {
+                    Ok(written) => Ok(written),
+                    Err(PutStreamError::Input(e)) => Err(io_error(e)),
+                    Err(PutStreamError::Store(e)) => Err(self.failed(e)),
+                }
+            }
         }
     }
 
@@ -254,16 +336,21 @@ impl RegionStore {
             range: range.map(GetRange::Bounded),
             ..Default::default()
         };
-        let result = self.store.get_opts(&Path::from(key), options).await?;
+        let (store, path) = self.locate(key);
+        let result = store
+            .get_opts(&path, options)
+            .await
+            .map_err(|e| self.failed(e))?;
         Ok(result.into_stream().map_err(io::Error::other).boxed())
     }
 
     /// Deletes an object (missing is fine).
     pub(crate) async fn delete(&self, account: &Account, key: &str) -> Result<(), Error> {
         self.check(account)?;
-        match self.store.delete(&Path::from(key)).await {
+        let (store, path) = self.locate(key);
+        match store.delete(&path).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(e.into()),
+            Err(e) => Err(self.failed(e)),
         }
     }
 }
@@ -322,7 +409,13 @@ mod tests {
     #[tokio::test]
     async fn stream_round_trip_ranges_and_region_fence() {
         let dir = tempfile::tempdir().unwrap();
-        let stores = BlobStores::new(dir.path().to_owned(), vec![], &[]).unwrap();
+        let config = AccountsConfig::from_raw(
+            Default::default(),
+            std::time::Duration::from_secs(30),
+            dir.path().to_owned(),
+        )
+        .unwrap();
+        let stores = BlobStores::new(&config).unwrap();
         let west = stores.for_region("westeurope").unwrap();
         let a = account("westeurope");
         let data: Vec<u8> = (0..20_000_000u32).map(|i| i as u8).collect();
@@ -364,5 +457,53 @@ mod tests {
             stores.get_bytes(&a, "uos:gone:a.obj", None).await,
             Err(Error::UserStorage { .. })
         ));
+    }
+
+    #[tokio::test]
+    async fn remote_regions_key_objects_under_prefix_and_region() {
+        let memory = Arc::new(object_store::memory::InMemory::new());
+        let west = RegionStore {
+            region: "westeurope".into(),
+            backend: Backend::Remote {
+                store: memory.clone(),
+                prefix: Path::from("atrest/westeurope"),
+                url: "memory:///".into(),
+            },
+        };
+        let a = account("westeurope");
+        let data = Bytes::from(vec![7u8; 100_000]);
+        let n = west
+            .put_stream(&a, "a.obj", futures_util::stream::iter([Ok(data.clone())]))
+            .await
+            .unwrap();
+        assert_eq!(n, data.len() as u64);
+        let stored = memory
+            .get(&Path::from("atrest/westeurope/a.obj"))
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        assert_eq!(stored, data, "stored at {{prefix}}/{{region}}/{{key}}");
+        let mut part = west.get(&a, "a.obj", Some(10..20)).await.unwrap();
+        assert_eq!(part.next().await.unwrap().unwrap().len(), 10);
+
+        let east = account("eastus");
+        let one = || futures_util::stream::iter([Ok(Bytes::from_static(b"x"))]);
+        assert!(matches!(
+            west.put_stream(&east, "x", one()).await,
+            Err(Error::CrossRegion { .. })
+        ));
+        assert!(matches!(
+            west.get(&east, "a.obj", None).await,
+            Err(Error::CrossRegion { .. })
+        ));
+        assert!(matches!(
+            west.delete(&east, "a.obj").await,
+            Err(Error::CrossRegion { .. })
+        ));
+        west.delete(&a, "a.obj").await.unwrap();
+        west.delete(&a, "a.obj").await.unwrap();
+        assert!(memory.list(None).next().await.is_none());
     }
 }

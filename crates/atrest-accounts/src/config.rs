@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use atrest_store::blob::{BlobBackend, BlobStoreConfig};
 use serde::Deserialize;
 
 /// The `[accounts]` table as written; every field optional.
@@ -23,9 +24,17 @@ pub struct RawAccountsConfig {
     pub vault_outage_limit_secs: Option<u64>,
     /// Grace period before `onKeyLoss: delete` deletes data, in seconds. Default 86400.
     pub key_loss_grace_secs: Option<u64>,
-    /// Allowed regions (empty: any). Each gets its own blob store under the data dir.
+    /// Allowed regions (empty: any). Each gets its own blob store (see `platform_storage`).
     #[serde(default)]
     pub regions: Vec<String>,
+    /// Where account data lives ("platform storage") in every region without an entry in
+    /// `region_storage`: local files, Azure Blob or S3, as `{url, options}`. Objects of
+    /// region R go to `{prefix}/R/` of the bucket or container, or to `{dir}/R/` for
+    /// `file:///dir`. Default: local files in the data dir's `blobs/`.
+    pub platform_storage: Option<BlobStoreConfig>,
+    /// Region → its own store, in place of `platform_storage`.
+    #[serde(default)]
+    pub region_storage: BTreeMap<String, BlobStoreConfig>,
     /// Remote Key Vault–compatible services, by the host accounts name in `keyVaultUri`.
     #[serde(default)]
     pub remote_vaults: Vec<RemoteVault>,
@@ -109,8 +118,10 @@ pub struct AccountsConfig {
     pub remote_vaults: Vec<RemoteVault>,
     /// Registered customer containers (BYOS).
     pub storage_accounts: Vec<UserStorage>,
-    /// Where blobs live (one folder per region below).
-    pub blob_root: PathBuf,
+    /// Platform storage of regions without their own (one folder or prefix per region below).
+    pub platform_storage: BlobBackend,
+    /// Regions (normalized) with their own platform storage.
+    pub region_storage: BTreeMap<String, BlobBackend>,
     /// CA certificate PEM used for remote vaults without their own.
     pub default_ca_file: Option<PathBuf>,
     /// `https://host:port` clients reach the service at (for `endpoint`).
@@ -122,8 +133,14 @@ pub struct AccountsConfig {
 #[error("accounts configuration: {0}")]
 pub struct ConfigError(String);
 
+impl From<atrest_store::blob::BlobConfigError> for ConfigError {
+    fn from(err: atrest_store::blob::BlobConfigError) -> Self {
+        Self(err.to_string())
+    }
+}
+
 impl AccountsConfig {
-    /// Validates the raw table.
+    /// Validates the raw table; `blob_root` is where local files go by default.
     pub fn from_raw(
         raw: RawAccountsConfig,
         key_check_interval: Duration,
@@ -189,6 +206,29 @@ impl AccountsConfig {
         if names.windows(2).any(|w| w[0] == w[1]) {
             return Err(ConfigError("storage account names must be unique".into()));
         }
+        let regions: Vec<String> = raw.regions.iter().map(|r| normalize_location(r)).collect();
+        let platform_storage = match &raw.platform_storage {
+            Some(store) => store.open("accounts.platform_storage")?,
+            None => BlobBackend::Local(blob_root),
+        };
+        let mut region_storage = BTreeMap::new();
+        for (region, store) in &raw.region_storage {
+            let setting = format!("accounts.region_storage.{region}");
+            let normalized = normalize_location(region);
+            if !regions.is_empty() && !regions.contains(&normalized) {
+                return Err(ConfigError(format!(
+                    "{setting}: region '{region}' is not offered (regions = {regions:?}); add it to regions or remove this entry"
+                )));
+            }
+            if region_storage
+                .insert(normalized, store.open(&setting)?)
+                .is_some()
+            {
+                return Err(ConfigError(format!(
+                    "{setting}: another entry names the same region; keep one"
+                )));
+            }
+        }
         Ok(Self {
             skus,
             rsa_key_sizes,
@@ -196,13 +236,21 @@ impl AccountsConfig {
             key_check_interval,
             vault_outage_limit: Duration::from_secs(raw.vault_outage_limit_secs.unwrap_or(3600)),
             key_loss_grace: Duration::from_secs(raw.key_loss_grace_secs.unwrap_or(86_400)),
-            regions: raw.regions.iter().map(|r| normalize_location(r)).collect(),
+            regions,
             remote_vaults: raw.remote_vaults,
             storage_accounts,
-            blob_root,
+            platform_storage,
+            region_storage,
             default_ca_file: None,
             public_base: "https://localhost".into(),
         })
+    }
+
+    /// The platform storage of `region` (normalized).
+    pub fn storage_for(&self, region: &str) -> &BlobBackend {
+        self.region_storage
+            .get(region)
+            .unwrap_or(&self.platform_storage)
     }
 
     /// Whether `sku` exists, and whether it allows CMK.
@@ -244,6 +292,58 @@ mod tests {
             ..Default::default()
         };
         assert!(AccountsConfig::from_raw(bad, Duration::from_secs(1), "/".into()).is_err());
+    }
+
+    #[test]
+    fn platform_storage_per_region() {
+        let raw: RawAccountsConfig = toml::from_str(
+            r#"
+            regions = ["westeurope", "eastus", "northeurope"]
+            platform_storage = { url = "s3://bucket/prod", options = { region = "eu-west-1" } }
+            [region_storage."East US"]
+            url = "file:///srv/atrest-blobs"
+            [region_storage.northeurope]
+            url = "az://data/prod"
+            options = { account_name = "acct", access_key = "a2V5" }
+            "#,
+        )
+        .unwrap();
+        let c = AccountsConfig::from_raw(raw.clone(), Duration::from_secs(1), "/d/blobs".into())
+            .unwrap();
+        let kind = |region: &str| match c.storage_for(region) {
+            BlobBackend::Local(dir) => dir.display().to_string(),
+            BlobBackend::Remote(remote) => format!("{} {}", remote.kind(), remote.prefix()),
+        };
+        assert_eq!(kind("westeurope"), "S3 prod");
+        assert_eq!(kind("eastus"), "/srv/atrest-blobs");
+        assert_eq!(kind("northeurope"), "Azure Blob prod");
+        assert!(
+            !format!("{raw:?}").contains("a2V5"),
+            "secrets stay out of Debug"
+        );
+
+        let default = AccountsConfig::from_raw(
+            RawAccountsConfig::default(),
+            Duration::from_secs(1),
+            "/d/blobs".into(),
+        )
+        .unwrap();
+        assert!(
+            matches!(default.storage_for("any"), BlobBackend::Local(d) if d == std::path::Path::new("/d/blobs"))
+        );
+
+        let mut unknown = raw;
+        unknown.region_storage.insert(
+            "westus".into(),
+            unknown.region_storage["northeurope"].clone(),
+        );
+        let err = AccountsConfig::from_raw(unknown, Duration::from_secs(1), "/d".into())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("accounts.region_storage.westus") && err.contains("not offered"),
+            "{err}"
+        );
     }
 
     fn toml_like(skus: &[(&str, bool)]) -> RawAccountsConfig {

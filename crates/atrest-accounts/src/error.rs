@@ -240,6 +240,15 @@ pub enum Error {
         /// What the storage service said.
         reason: String,
     },
+    /// The platform store of the account's region (Azure Blob or S3) refused a request or
+    /// could not be reached. The cause is logged, never sent.
+    #[error("the data store of region '{region}' is unavailable; try again later")]
+    StorageUnavailable {
+        /// The region.
+        region: String,
+        /// What the store said.
+        source: Arc<object_store::Error>,
+    },
     /// Data would leave the account's region.
     #[error("region '{store}' cannot hold data of an account in region '{account}'")]
     CrossRegion {
@@ -277,7 +286,9 @@ impl Error {
             Self::NotFound { .. } | Self::SubscriptionNotFound(_) => 404,
             Self::Conflict { .. } => 409,
             Self::RangeNotSatisfiable { .. } => 416,
-            Self::KeyUnavailable { .. } | Self::VaultUnreachable(_) => 503,
+            Self::KeyUnavailable { .. }
+            | Self::VaultUnreachable(_)
+            | Self::StorageUnavailable { .. } => 503,
             Self::UserStorage { .. } => 502,
             Self::Concurrent(_) => 409,
             Self::Internal(_) => 500,
@@ -307,6 +318,7 @@ impl Error {
             Self::KeyInaccessible { .. } => "KeyInaccessible",
             Self::KeyUnavailable { .. } | Self::VaultUnreachable(_) => "KeyVaultUnavailable",
             Self::UserStorage { .. } => "UserOwnedStorageUnavailable",
+            Self::StorageUnavailable { .. } => "ServiceUnavailable",
             Self::Concurrent(_) => "Conflict",
             Self::CrossRegion { .. } => "CrossRegionNotAllowed",
             Self::RangeNotSatisfiable { .. } => "InvalidRange",

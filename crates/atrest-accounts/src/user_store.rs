@@ -2,24 +2,23 @@
 //! `object_store`'s Azure client. Objects written here are in the atrest object format like
 //! every other: the customer holds the ciphertext, atrest (and the account's key) the keys.
 //!
-//! Durability: a put is a block upload committed by Put Block List, which Azure Storage (and
-//! Azurite) acknowledge only once the blob is stored.
+//! Durability: a put is one Put Blob, or a block upload committed by Put Block List (see
+//! [`atrest_store::blob::put_stream`]), which Azure Storage (and Azurite) acknowledge only once
+//! the blob is stored.
 
 use std::io;
 use std::ops::Range;
 
+use atrest_store::blob::PutStreamError;
 use bytes::Bytes;
 use futures_util::stream::BoxStream;
 use futures_util::{Stream, StreamExt, TryStreamExt};
 use object_store::azure::{MicrosoftAzure, MicrosoftAzureBuilder};
 use object_store::path::Path;
-use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
+use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutPayload};
 
 use crate::config::UserStorage;
 use crate::error::Error;
-
-/// Block size of uploads.
-const BLOCK_SIZE: usize = 8 * 1024 * 1024;
 
 /// One registered container.
 #[derive(Debug)]
@@ -56,34 +55,11 @@ impl UserStore {
     where
         S: Stream<Item = io::Result<Bytes>> + Send,
     {
-        let upload = self
-            .store
-            .put_multipart(&Path::from(key))
-            .await
-            .map_err(|e| StreamError::Store(self.unreachable(&e)))?;
-        let mut writer = WriteMultipart::new_with_chunk_size(upload, BLOCK_SIZE);
-        let mut written = 0u64;
-        let mut stream = std::pin::pin!(stream);
-        while let Some(chunk) = stream.next().await {
-            let chunk = match chunk {
-                Ok(c) => c,
-                Err(e) => {
-                    let _ = writer.abort().await;
-                    return Err(StreamError::Input(e));
-                }
-            };
-            writer
-                .wait_for_capacity(2)
-                .await
-                .map_err(|e| StreamError::Store(self.unreachable(&e)))?;
-            written += chunk.len() as u64;
-            writer.put(chunk);
+        match atrest_store::blob::put_stream(&self.store, &Path::from(key), stream).await {
+            Ok(written) => Ok(written),
+            Err(PutStreamError::Input(e)) => Err(StreamError::Input(e)),
+            Err(PutStreamError::Store(e)) => Err(StreamError::Store(self.unreachable(&e))),
         }
-        writer
-            .finish()
-            .await
-            .map_err(|e| StreamError::Store(self.unreachable(&e)))?;
-        Ok(written)
     }
 
     /// Streams a byte range of a blob (all of it when `range` is `None`).

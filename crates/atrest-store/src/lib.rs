@@ -4,8 +4,11 @@
 //! transaction survives `kill -9` and power loss) or PostgreSQL, both through sqlx with one
 //! set of portable SQL. Schema changes are the numbered files in `migrations/sqlite` and
 //! `migrations/postgres`, kept in step and applied at open. This crate holds no business rules.
+//!
+//! Blob stores (local files, Azure Blob, S3) are configured and written through [`blob`].
 
 mod audit;
+pub mod blob;
 mod db;
 pub mod directory;
 mod error;

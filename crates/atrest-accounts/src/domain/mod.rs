@@ -113,11 +113,7 @@ impl Accounts {
             deps.vaults.map(|v| Arc::new(InProcessProvider::new(v))),
             remotes,
         );
-        let blobs = BlobStores::new(
-            deps.config.blob_root.clone(),
-            deps.config.regions.clone(),
-            &deps.config.storage_accounts,
-        )?;
+        let blobs = BlobStores::new(&deps.config)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 db: deps.db,

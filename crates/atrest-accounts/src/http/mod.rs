@@ -155,6 +155,9 @@ impl From<Error> for ApiError {
                 "The service failed to process the request; it was not applied. Try again.",
             );
         }
+        if let Error::StorageUnavailable { region, source } = &err {
+            tracing::warn!(%region, error = %source, "accounts: platform storage unavailable");
+        }
         let unsatisfied_range_of = match err {
             Error::RangeNotSatisfiable { len } => Some(len),
             _ => None,

@@ -2,114 +2,24 @@
 //! scripts/setup-interop): a Speech account's objects land, encrypted, in the customer's own
 //! container; the customer's side is the official Python SDK (azure-storage-blob).
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-
 use atrest_accounts::UserStorage;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::common::{official_python, repo_root, start};
+use crate::common::start;
+use crate::stores::{Azurite, AZURITE_ACCOUNT, AZURITE_KEY};
 
-/// Azurite's well-known development account.
-const ACCOUNT: &str = "devstoreaccount1";
-const KEY: &str =
-    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 const CONTAINER: &str = "speech-data";
 
-/// An Azurite blob service on a free port, in memory; stopped on drop.
-struct Azurite {
-    child: Child,
-    endpoint: String,
-}
-
-impl Azurite {
-    fn start() -> Self {
-        let bin = repo_root().join("tests/interop/js/node_modules/.bin/azurite-blob");
-        assert!(
-            bin.exists(),
-            "Azurite is not installed: run scripts/setup-interop ({} is missing)",
-            bin.display()
-        );
-        let mut child = Command::new(bin)
-            .args([
-                "--blobHost",
-                "127.0.0.1",
-                "--blobPort",
-                "0",
-                "--inMemoryPersistence",
-                "--disableTelemetry",
-                "--skipApiVersionCheck",
-                "--silent",
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start azurite-blob");
-        let stdout = child.stdout.take().unwrap();
-        let mut lines = BufReader::new(stdout).lines();
-        let url = loop {
-            let line = lines
-                .next()
-                .expect("Azurite exited before listening")
-                .unwrap();
-            if let Some(url) = line.split("listens on ").nth(1) {
-                break url.trim().to_owned();
-            }
-        };
-        std::thread::spawn(move || for _ in lines {});
-        Self {
-            child,
-            endpoint: format!("{url}/{ACCOUNT}"),
-        }
-    }
-
-    fn connection_string(&self) -> String {
-        format!(
-            "DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={KEY};BlobEndpoint={};",
-            self.endpoint
-        )
-    }
-
-    /// Runs Python with the official SDK against this Azurite; returns stdout.
-    fn python(&self, script: &str) -> String {
-        official_python(
-            script,
-            &[
-                ("AZURITE", &self.connection_string()),
-                ("CONTAINER", CONTAINER),
-            ],
-        )
-    }
-
-    /// The container's blobs as `{name: bytes}` (raw, as the customer sees them).
-    fn blobs(&self) -> Value {
-        let listing = self.python(
-            "import base64, json, os\n\
-             from azure.storage.blob import BlobServiceClient\n\
-             c = BlobServiceClient.from_connection_string(os.environ['AZURITE']).get_container_client(os.environ['CONTAINER'])\n\
-             print(json.dumps({b.name: base64.b64encode(c.download_blob(b.name).readall()).decode() for b in c.list_blobs()}))",
-        );
-        serde_json::from_str(&listing).unwrap()
-    }
-
-    fn registration(&self, name: &str, location: &str, container: &str) -> UserStorage {
-        UserStorage {
-            name: name.into(),
-            resource_id: resource_id(name),
-            location: location.into(),
-            endpoint: self.endpoint.clone(),
-            account: ACCOUNT.into(),
-            access_key: KEY.into(),
-            container: container.into(),
-        }
-    }
-}
-
-impl Drop for Azurite {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+fn registration(azurite: &Azurite, name: &str, location: &str, container: &str) -> UserStorage {
+    UserStorage {
+        name: name.into(),
+        resource_id: resource_id(name),
+        location: location.into(),
+        endpoint: azurite.endpoint.clone(),
+        account: AZURITE_ACCOUNT.into(),
+        access_key: AZURITE_KEY.into(),
+        container: container.into(),
     }
 }
 
@@ -128,15 +38,16 @@ fn speech(location: &str, storage: Option<&str>) -> Value {
 #[tokio::test(flavor = "multi_thread")]
 async fn speech_data_lives_encrypted_in_the_customers_container() {
     let azurite = Azurite::start();
-    azurite.python(
-        "import os\n\
-         from azure.storage.blob import BlobServiceClient\n\
-         BlobServiceClient.from_connection_string(os.environ['AZURITE']).create_container(os.environ['CONTAINER'])",
-    );
+    azurite.create_container(CONTAINER);
     let registrations = vec![
-        azurite.registration("contoso-west", "westeurope", CONTAINER),
-        azurite.registration("contoso-east", "eastus", CONTAINER),
-        azurite.registration("contoso-missing", "westeurope", "no-such-container"),
+        registration(&azurite, "contoso-west", "westeurope", CONTAINER),
+        registration(&azurite, "contoso-east", "eastus", CONTAINER),
+        registration(
+            &azurite,
+            "contoso-missing",
+            "westeurope",
+            "no-such-container",
+        ),
     ];
     let env = start(|raw| raw.accounts.storage_accounts = registrations).await;
 
@@ -225,7 +136,7 @@ async fn speech_data_lives_encrypted_in_the_customers_container() {
     assert_eq!(resp.status(), 201);
 
     // The customer's container holds exactly that object, and only ciphertext.
-    let blobs = azurite.blobs();
+    let blobs = azurite.blobs(CONTAINER);
     let blobs = blobs.as_object().unwrap();
     assert_eq!(blobs.len(), 1, "{blobs:?}");
     let raw = base64_decode(blobs.values().next().unwrap().as_str().unwrap());
@@ -266,7 +177,7 @@ async fn speech_data_lives_encrypted_in_the_customers_container() {
         .mgmt(Method::DELETE, &env.account_url("speech"), None)
         .await;
     assert_eq!(status, 200);
-    assert!(azurite.blobs().as_object().unwrap().is_empty());
+    assert!(azurite.blobs(CONTAINER).as_object().unwrap().is_empty());
 }
 
 fn base64_decode(text: &str) -> Vec<u8> {

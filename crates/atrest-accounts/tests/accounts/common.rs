@@ -5,11 +5,48 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use atrest_accounts::AccountsConfig;
 use atrest_server::{RawConfig, RunningServer, Settings};
+use atrest_store::blob::BlobStoreConfig;
 use reqwest::{Client, Method};
 use serde_json::{json, Value};
 
 pub(crate) const SUFFIX: &str = "vault.atrest.localhost";
+
+/// Platform storage for every test server instead of local files: a TOML inline table as
+/// `[accounts] platform_storage` takes it, e.g.
+///
+/// ```text
+/// ATREST_TEST_PLATFORM_STORAGE='{ url = "s3://atrest-test/run1", options = { endpoint = "http://127.0.0.1:9999", access_key_id = "x", secret_access_key = "x", region = "us-east-1", allow_http = "true" } }'
+/// ```
+///
+/// The bucket (or container) must exist. Each server gets a prefix of its own below the URL's
+/// (a random path segment), so tests running at once do not see each other's objects. Tests
+/// that read stored objects do so through [`Env::objects`], which follows the setting. A test
+/// may still set its own `platform_storage` or `region_storage` (the variable is applied first).
+pub(crate) const PLATFORM_STORAGE_ENV: &str = "ATREST_TEST_PLATFORM_STORAGE";
+
+/// The platform storage [`PLATFORM_STORAGE_ENV`] asks for, under a new prefix; `None` when
+/// unset (local files in the data directory).
+fn platform_storage_from_env() -> Option<BlobStoreConfig> {
+    let value = std::env::var(PLATFORM_STORAGE_ENV).ok()?;
+    if value.trim().is_empty() {
+        return None;
+    }
+    #[derive(serde::Deserialize)]
+    struct Doc {
+        platform_storage: BlobStoreConfig,
+    }
+    let doc: Doc = toml::from_str(&format!("platform_storage = {value}"))
+        .unwrap_or_else(|e| panic!("{PLATFORM_STORAGE_ENV} is not a TOML inline table: {e}"));
+    let mut store = doc.platform_storage;
+    store.url = format!(
+        "{}/{}",
+        store.url.trim_end_matches('/'),
+        uuid::Uuid::new_v4().simple()
+    );
+    Some(store)
+}
 
 pub(crate) struct Env {
     pub(crate) server: RunningServer,
@@ -25,6 +62,8 @@ pub(crate) struct Env {
     pub(crate) mgmt: String,
     pub(crate) vault_token: String,
     pub(crate) service_token: String,
+    /// The accounts settings the server runs with (for its platform storage).
+    pub(crate) accounts_config: AccountsConfig,
 }
 
 pub(crate) fn repo_root() -> PathBuf {
@@ -93,7 +132,15 @@ pub(crate) async fn start_with(tune: impl FnOnce(&mut RawConfig), extra_hosts: &
         key_check_interval_secs: Some(1),
         ..Default::default()
     };
+    raw.accounts.platform_storage = platform_storage_from_env();
     tune(&mut raw);
+    // As the server validates it (see atrest_server's accounts wiring).
+    let accounts_config = AccountsConfig::from_raw(
+        raw.accounts.clone(),
+        Duration::from_secs(1),
+        raw.data_dir.clone().unwrap().join("blobs"),
+    )
+    .unwrap();
     let server = atrest_server::start(Settings::from_raw(raw).unwrap())
         .await
         .unwrap();
@@ -193,6 +240,7 @@ pub(crate) async fn start_with(tune: impl FnOnce(&mut RawConfig), extra_hosts: &
         mgmt,
         vault_token,
         service_token,
+        accounts_config,
     }
 }
 
@@ -266,6 +314,11 @@ impl Env {
             ],
         );
         version.trim().to_owned()
+    }
+
+    /// The stored (encrypted) objects of `region`, in whatever store the server keeps them.
+    pub(crate) fn objects(&self, region: &str) -> crate::stores::RegionObjects {
+        crate::stores::RegionObjects::new(&self.accounts_config, region)
     }
 
     pub(crate) fn port(&self) -> u16 {

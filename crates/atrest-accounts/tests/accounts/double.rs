@@ -7,13 +7,6 @@ use serde_json::json;
 
 use crate::common::start;
 
-fn stored_files(root: &std::path::Path) -> Vec<Vec<u8>> {
-    std::fs::read_dir(root.join("blobs/westeurope"))
-        .unwrap()
-        .map(|e| std::fs::read(e.unwrap().path()).unwrap())
-        .collect()
-}
-
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
@@ -65,9 +58,14 @@ async fn double_encrypted_objects_read_like_single_ones() {
         );
     }
 
-    // On disk: the outer header names the infrastructure key; the account layer's header
+    // Stored: the outer header names the infrastructure key; the account layer's header
     // (with its `ak:` key reference) is inside, encrypted.
-    let files = stored_files(env.server.data.path());
+    let files: Vec<Vec<u8>> = env
+        .objects("westeurope")
+        .all()
+        .await
+        .into_values()
+        .collect();
     assert_eq!(files.len(), 1);
     assert!(contains(&files[0][..64], b"infrastructure:v1"));
     assert!(!contains(&files[0], b"ak:"), "the account layer is hidden");

@@ -155,11 +155,9 @@ async fn platform_key_rotation_rewraps_account_keys_only() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 201);
-    let blob_dir = env.server.data.path().join("blobs/westeurope");
-    let before: Vec<Vec<u8>> = std::fs::read_dir(&blob_dir)
-        .unwrap()
-        .map(|e| std::fs::read(e.unwrap().path()).unwrap())
-        .collect();
+    let stored = env.objects("westeurope");
+    let before = stored.all().await;
+    assert_eq!(before.len(), 1);
     let url = format!("{}/admin/platformKeys/rotate", env.base);
     let (status, v) = call(&env.client, Method::POST, &url, &env.operator, None).await;
     assert_eq!(status, 202, "{v}");
@@ -180,10 +178,7 @@ async fn platform_key_rotation_rewraps_account_keys_only() {
         status, 403,
         "only the operator reads the platform key status"
     );
-    let after: Vec<Vec<u8>> = std::fs::read_dir(&blob_dir)
-        .unwrap()
-        .map(|e| std::fs::read(e.unwrap().path()).unwrap())
-        .collect();
+    let after = stored.all().await;
     assert_eq!(before, after, "no data re-encrypted");
     let db = atrest_store::Db::connect(&env.server.database)
         .await

@@ -149,12 +149,8 @@ async fn speech_logs_only_while_logging_is_on() {
         0,
         "nothing stored with logging off"
     );
-    let blobs = || {
-        std::fs::read_dir(env.server.data.path().join("blobs/westeurope"))
-            .map(|d| d.count())
-            .unwrap_or(0)
-    };
-    assert_eq!(blobs(), 0);
+    let stored = env.objects("westeurope");
+    assert_eq!(stored.all().await.len(), 0);
     assert_eq!(put(true).await.unwrap().status(), 200);
     env.data(
         Method::POST,
@@ -189,9 +185,9 @@ async fn speech_logs_only_while_logging_is_on() {
         .await
         .unwrap();
     assert_eq!(log["input"], "secret words");
-    assert_eq!(blobs(), 1);
-    for entry in std::fs::read_dir(env.server.data.path().join("blobs/westeurope")).unwrap() {
-        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+    let objects = stored.all().await;
+    assert_eq!(objects.len(), 1);
+    for bytes in objects.values() {
         assert!(bytes.starts_with(b"ATRS"), "stored in the object format");
         assert!(!bytes.windows(6).any(|w| w == b"secret"));
     }

@@ -8,5 +8,7 @@ mod isolation;
 mod keyloss;
 mod kinds;
 mod outage;
+mod platform_storage;
+mod stores;
 mod story;
 mod validation;

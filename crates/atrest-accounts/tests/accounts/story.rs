@@ -424,8 +424,6 @@ async fn seed_story() {
     assert_eq!(status, 200);
     let (status, _) = env.get_dataset(ACCOUNT, "big.bin", &key).await;
     assert_eq!(status, 401);
-    let blobs = std::fs::read_dir(env.server.data.path().join("blobs/westeurope"))
-        .unwrap()
-        .count();
+    let blobs = env.objects("westeurope").all().await.len();
     assert_eq!(blobs, 0, "blobs deleted with the account");
 }
