@@ -18,6 +18,53 @@ pub struct Server {
     _tmp: Option<tempfile::TempDir>,
 }
 
+/// `ATREST_TEST_PLATFORM_STORAGE` (set by `scripts/test-engines` for the second pass: a TOML
+/// inline table for `[accounts] platform_storage`) as a configuration file for a server on
+/// `data_dir`, merged into the test's own `--config` file when it has one. The objects go
+/// under a prefix derived from the data directory, so a restarted server finds its objects.
+fn test_platform_storage_config(data_dir: &Path, base: Option<&str>) -> Option<PathBuf> {
+    let value = std::env::var("ATREST_TEST_PLATFORM_STORAGE").ok()?;
+    if value.trim().is_empty() {
+        return None;
+    }
+    let prefix = atrest_store::testing::postgres_url_for("x", data_dir);
+    let prefix = prefix.rsplit('/').next().unwrap_or("server");
+    // `url = "s3://bucket/run"` → `url = "s3://bucket/run/{prefix}"`.
+    let (head, rest) = value.split_once("url")?;
+    let open = rest.find('"')? + 1;
+    let close = open + rest[open..].find('"')?;
+    let url = rest[open..close].trim_end_matches('/');
+    let table = format!("{head}url{}{url}/{prefix}{}", &rest[..open], &rest[close..]);
+    let line = format!("platform_storage = {table}");
+    let mut config = base
+        .map(|path| std::fs::read_to_string(path).expect("the test's config file"))
+        .unwrap_or_default();
+    match config.find("[accounts]") {
+        Some(at) => {
+            let end = at + "[accounts]".len();
+            config.insert_str(end, &format!("\n{line}"));
+        }
+        None => config.push_str(&format!("\n[accounts]\n{line}\n")),
+    }
+    let path = data_dir.with_extension("test-storage.toml");
+    std::fs::create_dir_all(path.parent()?).ok()?;
+    std::fs::write(&path, config).ok()?;
+    Some(path)
+}
+
+/// `extra` with the test's `--config` file merged with the platform storage of the second pass.
+fn with_test_platform_storage(data_dir: &Path, extra: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+    if let Some(i) = args.iter().position(|a| a == "--config") {
+        if let Some(merged) =
+            test_platform_storage_config(data_dir, args.get(i + 1).map(String::as_str))
+        {
+            args[i + 1] = merged.display().to_string();
+        }
+    }
+    args
+}
+
 impl Server {
     /// Starts `atrest serve` with the given extra arguments in a fresh data directory.
     pub fn start(extra: &[&str]) -> Self {
@@ -41,7 +88,7 @@ impl Server {
             .arg("--data-dir")
             .arg(data_dir)
             .args(["--listen", listen])
-            .args(extra);
+            .args(&with_test_platform_storage(data_dir, extra));
         Self::spawn(command, data_dir)
     }
 
@@ -56,6 +103,11 @@ impl Server {
     }
 
     fn spawn(mut command: Command, data_dir: &Path) -> Self {
+        if !command.get_args().any(|a| a == "--config") {
+            if let Some(config) = test_platform_storage_config(data_dir, None) {
+                command.arg("--config").arg(config);
+            }
+        }
         if let Some(database) = atrest_store::testing::database_setting(data_dir) {
             command.env("ATREST_DATABASE_URL", database);
         }
