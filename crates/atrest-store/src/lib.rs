@@ -15,6 +15,7 @@ mod error;
 mod flag;
 mod row_cache;
 pub mod testing;
+pub mod vault;
 
 pub use audit::{AuditEntry, AuditLog, AuditQuery, AuditRecord, ChainBreak};
 pub use db::{DatabaseLocation, Db, Engine, WriteTx};

@@ -140,18 +140,28 @@ pub enum Error {
     /// A ciphertext, wrapped key or backup did not decrypt or authenticate.
     #[error("{0}")]
     Undecryptable(&'static str),
-    /// The database failed.
+    /// The metadata database failed.
     #[error("database error")]
-    Database(#[from] sqlx::Error),
-    /// The store (audit log) failed.
+    Database(atrest_store::Error),
+    /// The store failed otherwise (the audit log).
     #[error("storage error")]
-    Store(#[from] atrest_store::Error),
+    Store(atrest_store::Error),
     /// A cryptographic primitive failed unexpectedly.
     #[error("cryptographic failure")]
     Crypto(#[from] atrest_crypto::Error),
     /// Anything else internal.
     #[error("internal error")]
     Other(Arc<dyn std::error::Error + Send + Sync>),
+}
+
+impl From<atrest_store::Error> for Error {
+    /// A failed query is [`Error::Database`], anything else of the store [`Error::Store`].
+    fn from(err: atrest_store::Error) -> Self {
+        match err {
+            atrest_store::Error::Database(_) => Self::Database(err),
+            _ => Self::Store(err),
+        }
+    }
 }
 
 impl Error {
@@ -222,5 +232,10 @@ impl Error {
 
     pub(crate) fn bad(message: impl Into<String>) -> Self {
         Self::BadParameter(message.into())
+    }
+
+    /// An internal failure of anything else (a row that does not parse, a task that died).
+    pub(crate) fn other(err: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Other(Arc::new(err))
     }
 }

@@ -7,16 +7,16 @@
 //! Backups open only on an installation with the same root key.
 
 use atrest_identity::Principal;
+use atrest_store::vault::{KeyRow, VersionRow};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use super::keys::{bundle, live_key};
+use super::keys::bundle;
 use super::Vaults;
 use crate::events::VaultEventKind;
 use crate::model::{KeyBundle, Operation};
-use crate::repo::keys::{self as rows, KeyRow, VersionRow};
 use crate::Error;
 
 const MAGIC: &[u8] = b"ATRKB1";
@@ -62,9 +62,11 @@ impl Vaults {
             .await?;
         let result = async {
             let vault = &access.vault;
-            let mut conn = self.pool().acquire().await?;
-            let key = live_key(&mut conn, vault, name).await?;
-            let found = rows::versions(&mut conn, &vault.id, &key.name, 0, i64::MAX).await?;
+            let key = self.live_key(None, vault, name).await?;
+            let found = self
+                .store()
+                .versions_page(&vault.id, &key.name, 0, i64::MAX)
+                .await?;
             let mut versions = Vec::with_capacity(found.len());
             for row in &found {
                 let pkcs8 = self.open_private(row)?;
@@ -93,8 +95,7 @@ impl Vaults {
                 policy_updated: key.policy_updated,
                 versions,
             };
-            let json =
-                Zeroizing::new(serde_json::to_vec(&payload).map_err(crate::repo::vaults::other)?);
+            let json = Zeroizing::new(serde_json::to_vec(&payload).map_err(Error::other)?);
             let tenant = vault.tenant_id.as_bytes();
             let sealed =
                 atrest_crypto::seal::seal(&self.inner.root, &backup_aad(&vault.tenant_id), &json)?;
@@ -137,14 +138,14 @@ impl Vaults {
                 serde_json::from_slice(&json).map_err(|_| Error::Undecryptable("The backup blob is corrupt"))?;
             restored_name = Some(payload.name.clone());
             let mut tx = self.write_tx().await?;
-            if let Some(existing) = rows::key(&mut tx, &vault.id, &payload.name).await? {
+            if let Some(existing) = self.store().key(Some(&mut tx), &vault.id, &payload.name).await? {
                 return Err(if existing.deleted_at.is_some() {
                     Error::KeyDeletedButRecoverable { name: existing.name }
                 } else {
                     Error::KeyExists { name: existing.name }
                 });
             }
-            rows::insert_key(&mut tx, &KeyRow {
+            self.store().insert_key(&mut tx, &KeyRow {
                 vault_id: vault.id.clone(),
                 name: payload.name.clone(),
                 current_version: payload.current_version.clone(),
@@ -183,7 +184,7 @@ impl Vaults {
                     near_expiry_sent: false,
                     expired_sent: false,
                 };
-                rows::insert_version(&mut tx, &row).await?;
+                self.store().insert_version(&mut tx, &row).await?;
                 if row.version == payload.current_version {
                     current = Some(row);
                 }

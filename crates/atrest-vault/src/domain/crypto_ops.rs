@@ -4,14 +4,14 @@
 use std::sync::Arc;
 
 use atrest_identity::Principal;
+use atrest_store::vault::VersionRow;
 use zeroize::Zeroizing;
 
 use super::access::Audited;
-use super::keys::{bundle, resolve};
+use super::keys::bundle;
 use super::Vaults;
 use crate::crypto::{self, EncryptionAlgorithm, PrivateKey, SignatureAlgorithm};
 use crate::model::{KeyOp, Operation};
-use crate::repo::keys::VersionRow;
 use crate::Error;
 
 /// The result of a key operation: the version used and the output bytes (wiped on drop).
@@ -265,19 +265,14 @@ impl Vaults {
             .rows
             .versions
             .get_or_load(&cache_key, || async {
-                let mut conn = self.pool().acquire().await?;
-                let row =
-                    crate::repo::keys::live_version(&mut conn, &vault.id, name, wanted).await?;
+                let row = self.store().live_version(&vault.id, name, wanted).await?;
                 Ok::<_, Error>(row.map(Arc::new))
             })
             .await?;
         let row = match cached {
             Some(row) => row,
             // Missing key or version: the two-step lookup says which.
-            None => {
-                let mut conn = self.pool().acquire().await?;
-                Arc::new(resolve(&mut conn, vault, name, version).await?.1)
-            }
+            None => Arc::new(self.resolve(None, vault, name, version).await?.1),
         };
         let view = bundle(vault, &row)?;
         if !view.attributes.enabled {

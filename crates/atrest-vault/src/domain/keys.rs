@@ -3,9 +3,9 @@
 use std::collections::BTreeMap;
 
 use atrest_identity::Principal;
+use atrest_store::vault::{KeyRow, VersionRow};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use sqlx::AnyConnection;
 
 use super::Vaults;
 use crate::crypto::{self, KeyMaterial};
@@ -14,7 +14,6 @@ use crate::model::{
     valid_key_name, KeyAttributes, KeyBundle, KeyOp, KeyType, KeyUpdate, NewKey, Operation, Page,
     Recovery, RsaPrivateComponents, Vault, DEFAULT_KEY_OPS,
 };
-use crate::repo::keys::{self as rows, KeyRow, VersionRow};
 use crate::Error;
 
 /// Largest page Key Vault hands out.
@@ -85,8 +84,7 @@ impl Vaults {
             .begin(caller, vault, Operation::Get, Some(name))
             .await?;
         let result = async {
-            let mut conn = self.pool().acquire().await?;
-            let (_, row) = resolve(&mut conn, &access.vault, name, version).await?;
+            let (_, row) = self.resolve(None, &access.vault, name, version).await?;
             bundle(&access.vault, &row)
         }
         .await;
@@ -129,16 +127,11 @@ impl Vaults {
                     .map_err(|_| bad_token())?,
                 None => 0,
             };
-            let mut conn = self.pool().acquire().await?;
-            let key = live_key(&mut conn, &access.vault, name).await?;
-            let mut found = rows::versions(
-                &mut conn,
-                &access.vault.id,
-                &key.name,
-                after,
-                i64::from(limit) + 1,
-            )
-            .await?;
+            let key = self.live_key(None, &access.vault, name).await?;
+            let mut found = self
+                .store()
+                .versions_page(&access.vault.id, &key.name, after, i64::from(limit) + 1)
+                .await?;
             let next = (found.len() > limit as usize).then(|| {
                 found.truncate(limit as usize);
                 encode_token(&found[found.len() - 1].seq.to_string())
@@ -167,7 +160,9 @@ impl Vaults {
             .await?;
         let result = async {
             let mut tx = self.write_tx().await?;
-            let (_, mut row) = resolve(&mut tx, &access.vault, name, version).await?;
+            let (_, mut row) = self
+                .resolve(Some(&mut tx), &access.vault, name, version)
+                .await?;
             let was_enabled = row.enabled;
             if let Some(ops) = &update.key_ops {
                 row.key_ops = ops_json(ops);
@@ -191,7 +186,7 @@ impl Vaults {
                 row.tags = tags_json(tags);
             }
             row.updated = self.now();
-            rows::update_version(&mut tx, &row).await?;
+            self.store().update_version(&mut tx, &row).await?;
             tx.commit().await?;
             if was_enabled != row.enabled {
                 let kind = if row.enabled {
@@ -221,7 +216,7 @@ impl Vaults {
             .clone()
             .unwrap_or_else(|| DEFAULT_KEY_OPS.to_vec());
         let mut tx = self.write_tx().await?;
-        let existing = rows::key(&mut tx, &vault.id, name).await?;
+        let existing = self.store().key(Some(&mut tx), &vault.id, name).await?;
         let key_name = match &existing {
             Some(key) if key.deleted_at.is_some() => {
                 return Err(Error::KeyDeletedButRecoverable {
@@ -232,23 +227,29 @@ impl Vaults {
             None => name.to_owned(),
         };
         let version = new_version_id();
-        let seq = rows::next_seq(&mut tx, &vault.id, &key_name).await?;
+        let seq = self
+            .store()
+            .last_version_seq(&mut tx, &vault.id, &key_name)
+            .await?
+            .unwrap_or(0)
+            + 1;
         if existing.is_none() {
-            rows::insert_key(
-                &mut tx,
-                &KeyRow {
-                    vault_id: vault.id.clone(),
-                    name: key_name.clone(),
-                    current_version: version.clone(),
-                    created: now,
-                    deleted_at: None,
-                    scheduled_purge: None,
-                    rotation_policy: None,
-                    policy_created: None,
-                    policy_updated: None,
-                },
-            )
-            .await?;
+            self.store()
+                .insert_key(
+                    &mut tx,
+                    &KeyRow {
+                        vault_id: vault.id.clone(),
+                        name: key_name.clone(),
+                        current_version: version.clone(),
+                        created: now,
+                        deleted_at: None,
+                        scheduled_purge: None,
+                        rotation_policy: None,
+                        policy_created: None,
+                        policy_updated: None,
+                    },
+                )
+                .await?;
         }
         let row = VersionRow {
             vault_id: vault.id.clone(),
@@ -273,8 +274,10 @@ impl Vaults {
             near_expiry_sent: false,
             expired_sent: false,
         };
-        rows::insert_version(&mut tx, &row).await?;
-        rows::set_current(&mut tx, &vault.id, &key_name, &version).await?;
+        self.store().insert_version(&mut tx, &row).await?;
+        self.store()
+            .set_current_version(&mut tx, &vault.id, &key_name, &version)
+            .await?;
         tx.commit().await?;
         self.emit(
             VaultEventKind::KeyNewVersionCreated,
@@ -298,73 +301,75 @@ impl Vaults {
             .map(decode_token)
             .transpose()?
             .unwrap_or_default();
-        let mut found = rows::list(
-            self.pool(),
-            &vault.id,
-            deleted,
-            &after,
-            i64::from(limit) + 1,
-        )
-        .await?;
+        let mut found = self
+            .store()
+            .keys_page(&vault.id, deleted, &after, i64::from(limit) + 1)
+            .await?;
         let next = (found.len() > limit as usize).then(|| {
             found.truncate(limit as usize);
             encode_token(&found[found.len() - 1].name)
         });
-        let mut conn = self.pool().acquire().await?;
         let mut items = Vec::with_capacity(found.len());
         for key in &found {
-            if let Some(row) =
-                rows::version(&mut conn, &vault.id, &key.name, &key.current_version).await?
+            if let Some(row) = self
+                .store()
+                .version(None, &vault.id, &key.name, &key.current_version)
+                .await?
             {
                 items.push(bundle(vault, &row)?);
             }
         }
         Ok((Page { items, next }, found))
     }
-}
 
-/// The live key `name`, or KeyNotFound.
-pub(super) async fn live_key(
-    conn: &mut AnyConnection,
-    vault: &Vault,
-    name: &str,
-) -> Result<KeyRow, Error> {
-    match rows::key(conn, &vault.id, name).await? {
-        Some(key) if key.deleted_at.is_none() => Ok(key),
-        _ => Err(Error::KeyNotFound {
-            name: name.to_owned(),
-            version: None,
-        }),
+    /// The live key `name`, or KeyNotFound; read inside `tx` when given.
+    pub(super) async fn live_key(
+        &self,
+        tx: Option<&mut atrest_store::WriteTx>,
+        vault: &Vault,
+        name: &str,
+    ) -> Result<KeyRow, Error> {
+        match self.store().key(tx, &vault.id, name).await? {
+            Some(key) if key.deleted_at.is_none() => Ok(key),
+            _ => Err(Error::KeyNotFound {
+                name: name.to_owned(),
+                version: None,
+            }),
+        }
     }
-}
 
-/// The live key and the requested version (newest when `None` or empty).
-pub(super) async fn resolve(
-    conn: &mut AnyConnection,
-    vault: &Vault,
-    name: &str,
-    version: Option<&str>,
-) -> Result<(KeyRow, VersionRow), Error> {
-    let key = live_key(conn, vault, name).await?;
-    let wanted = version
-        .filter(|v| !v.is_empty())
-        .unwrap_or(&key.current_version)
-        .to_owned();
-    match rows::version(conn, &vault.id, &key.name, &wanted).await? {
-        Some(row) => Ok((key, row)),
-        None => Err(Error::KeyNotFound {
-            name: name.to_owned(),
-            version: Some(wanted),
-        }),
+    /// The live key and the requested version (newest when `None` or empty); read inside
+    /// `tx` when given.
+    pub(super) async fn resolve(
+        &self,
+        mut tx: Option<&mut atrest_store::WriteTx>,
+        vault: &Vault,
+        name: &str,
+        version: Option<&str>,
+    ) -> Result<(KeyRow, VersionRow), Error> {
+        let key = self.live_key(tx.as_deref_mut(), vault, name).await?;
+        let wanted = version
+            .filter(|v| !v.is_empty())
+            .unwrap_or(&key.current_version)
+            .to_owned();
+        match self
+            .store()
+            .version(tx, &vault.id, &key.name, &wanted)
+            .await?
+        {
+            Some(row) => Ok((key, row)),
+            None => Err(Error::KeyNotFound {
+                name: name.to_owned(),
+                version: Some(wanted),
+            }),
+        }
     }
 }
 
 /// The public view of a version row.
 pub(super) fn bundle(vault: &Vault, row: &VersionRow) -> Result<KeyBundle, Error> {
-    let ops: Vec<String> =
-        serde_json::from_str(&row.key_ops).map_err(crate::repo::vaults::other)?;
-    let tags: BTreeMap<String, String> =
-        serde_json::from_str(&row.tags).map_err(crate::repo::vaults::other)?;
+    let ops: Vec<String> = serde_json::from_str(&row.key_ops).map_err(Error::other)?;
+    let tags: BTreeMap<String, String> = serde_json::from_str(&row.tags).map_err(Error::other)?;
     Ok(KeyBundle {
         name: row.key_name.clone(),
         version: row.version.clone(),

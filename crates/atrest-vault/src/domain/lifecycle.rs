@@ -1,13 +1,13 @@
 //! Soft delete, recover and purge of keys.
 
 use atrest_identity::Principal;
+use atrest_store::vault::KeyRow;
 
-use super::keys::{bundle, live_key};
+use super::keys::bundle;
 use super::Vaults;
 use crate::clock::DAY;
 use crate::events::VaultEventKind;
 use crate::model::{DeletedKey, KeyBundle, Operation, Page, Vault};
-use crate::repo::keys::{self as rows, KeyRow};
 use crate::Error;
 
 impl Vaults {
@@ -26,11 +26,13 @@ impl Vaults {
             let now = self.now();
             let purge_at = now + vault.retention_days * DAY;
             let mut tx = self.write_tx().await?;
-            let mut key = live_key(&mut tx, vault, name).await?;
-            rows::set_deleted(&mut tx, &vault.id, &key.name, Some(now), Some(purge_at)).await?;
+            let mut key = self.live_key(Some(&mut tx), vault, name).await?;
+            self.store()
+                .set_key_deleted(&mut tx, &vault.id, &key.name, Some(now), Some(purge_at))
+                .await?;
             key.deleted_at = Some(now);
             key.scheduled_purge = Some(purge_at);
-            let deleted = self.deleted_view(&mut tx, vault, &key).await?;
+            let deleted = self.deleted_view(Some(&mut tx), vault, &key).await?;
             tx.commit().await?;
             self.emit(VaultEventKind::KeyDeleted, vault, Some(&key.name), None);
             Ok(deleted)
@@ -50,9 +52,8 @@ impl Vaults {
             .begin(caller, vault, Operation::GetDeleted, Some(name))
             .await?;
         let result = async {
-            let mut conn = self.pool().acquire().await?;
-            let key = deleted_key(&mut conn, &access.vault, name).await?;
-            self.deleted_view(&mut conn, &access.vault, &key).await
+            let key = self.deleted_key(None, &access.vault, name).await?;
+            self.deleted_view(None, &access.vault, &key).await
         }
         .await;
         self.end(&access, Some(name), None, result).await
@@ -105,9 +106,13 @@ impl Vaults {
         let result = async {
             let vault = &access.vault;
             let mut tx = self.write_tx().await?;
-            let key = deleted_key(&mut tx, vault, name).await?;
-            rows::set_deleted(&mut tx, &vault.id, &key.name, None, None).await?;
-            let current = rows::version(&mut tx, &vault.id, &key.name, &key.current_version)
+            let key = self.deleted_key(Some(&mut tx), vault, name).await?;
+            self.store()
+                .set_key_deleted(&mut tx, &vault.id, &key.name, None, None)
+                .await?;
+            let current = self
+                .store()
+                .version(Some(&mut tx), &vault.id, &key.name, &key.current_version)
                 .await?
                 .ok_or_else(|| Error::KeyNotFound {
                     name: name.to_owned(),
@@ -135,11 +140,13 @@ impl Vaults {
         let result = async {
             let vault = &access.vault;
             let mut tx = self.write_tx().await?;
-            let key = deleted_key(&mut tx, vault, name).await?;
+            let key = self.deleted_key(Some(&mut tx), vault, name).await?;
             if vault.purge_protection && key.scheduled_purge.is_some_and(|at| at > self.now()) {
                 return Err(Error::PurgeProtected { name: key.name });
             }
-            rows::purge(&mut tx, &vault.id, &key.name).await?;
+            self.store()
+                .purge_key(&mut tx, &vault.id, &key.name)
+                .await?;
             tx.commit().await?;
             self.emit(VaultEventKind::KeyPurged, vault, Some(&key.name), None);
             Ok(())
@@ -148,13 +155,16 @@ impl Vaults {
         self.end(&access, Some(name), None, result).await
     }
 
+    /// A deleted key with its current version; read inside `tx` when given.
     pub(super) async fn deleted_view(
         &self,
-        conn: &mut sqlx::AnyConnection,
+        tx: Option<&mut atrest_store::WriteTx>,
         vault: &Vault,
         key: &KeyRow,
     ) -> Result<DeletedKey, Error> {
-        let current = rows::version(conn, &vault.id, &key.name, &key.current_version)
+        let current = self
+            .store()
+            .version(tx, &vault.id, &key.name, &key.current_version)
             .await?
             .ok_or_else(|| Error::KeyNotFound {
                 name: key.name.clone(),
@@ -166,17 +176,19 @@ impl Vaults {
             scheduled_purge_date: key.scheduled_purge.unwrap_or_default(),
         })
     }
-}
 
-async fn deleted_key(
-    conn: &mut sqlx::AnyConnection,
-    vault: &Vault,
-    name: &str,
-) -> Result<KeyRow, Error> {
-    match rows::key(conn, &vault.id, name).await? {
-        Some(key) if key.deleted_at.is_some() => Ok(key),
-        _ => Err(Error::DeletedKeyNotFound {
-            name: name.to_owned(),
-        }),
+    /// The deleted key `name`, or DeletedKeyNotFound; read inside `tx` when given.
+    async fn deleted_key(
+        &self,
+        tx: Option<&mut atrest_store::WriteTx>,
+        vault: &Vault,
+        name: &str,
+    ) -> Result<KeyRow, Error> {
+        match self.store().key(tx, &vault.id, name).await? {
+            Some(key) if key.deleted_at.is_some() => Ok(key),
+            _ => Err(Error::DeletedKeyNotFound {
+                name: name.to_owned(),
+            }),
+        }
     }
 }

@@ -112,7 +112,7 @@ impl Vaults {
         check_location(&spec.location)?;
         let now = self.now();
         let mut tx = self.write_tx().await?;
-        let existing = rows::by_name_tx(&mut tx, name).await?;
+        let existing = self.vault_in(&mut tx, name).await?;
         if spec.create_mode == CreateMode::Recover {
             let mut vault = existing
                 .filter(|v| {
@@ -125,7 +125,7 @@ impl Vaults {
             vault.scheduled_purge = None;
             vault.resource_group = group.to_owned();
             vault.updated = now;
-            rows::save(&mut tx, &vault).await?;
+            self.save_vault(&mut tx, &vault).await?;
             tx.commit().await?;
             self.emit(VaultEventKind::VaultRecovered, &vault, None, None);
             return Ok((vault, false));
@@ -177,7 +177,7 @@ impl Vaults {
                 (vault, true, false)
             }
         };
-        rows::save(&mut tx, &vault).await?;
+        self.save_vault(&mut tx, &vault).await?;
         tx.commit().await?;
         if policies_changed {
             self.emit(VaultEventKind::AccessPolicyChanged, &vault, None, None);
@@ -218,12 +218,13 @@ impl Vaults {
             )
             .await?;
             let mut tx = self.write_tx().await?;
-            let mut vault = rows::by_name_tx(&mut tx, name)
+            let mut vault = self
+                .vault_in(&mut tx, name)
                 .await?
                 .filter(|v| v.deleted_at.is_none() && same_place(v, subscription, group))
                 .ok_or_else(|| not_found(group, name))?;
             let changed = apply_patch(&mut vault, patch, self.now())?;
-            rows::save(&mut tx, &vault).await?;
+            self.save_vault(&mut tx, &vault).await?;
             tx.commit().await?;
             if changed {
                 self.emit(VaultEventKind::AccessPolicyChanged, &vault, None, None);
@@ -255,7 +256,8 @@ impl Vaults {
         .await?;
         let now = self.now();
         let mut tx = self.write_tx().await?;
-        let Some(mut vault) = rows::by_name_tx(&mut tx, name)
+        let Some(mut vault) = self
+            .vault_in(&mut tx, name)
             .await?
             .filter(|v| v.deleted_at.is_none() && same_place(v, subscription, group))
         else {
@@ -264,7 +266,7 @@ impl Vaults {
         vault.deleted_at = Some(now);
         vault.scheduled_purge = Some(now + vault.retention_days * DAY);
         vault.updated = now;
-        rows::save(&mut tx, &vault).await?;
+        self.save_vault(&mut tx, &vault).await?;
         tx.commit().await?;
         self.audit_mgmt(caller, name, "VaultDelete", Ok(&vault))
             .await?;
@@ -281,7 +283,7 @@ impl Vaults {
     ) -> Result<Vec<Vault>, Error> {
         self.authorize_mgmt(caller, subscription, Role::Reader, "read", group, "")
             .await?;
-        rows::in_group(self.pool(), subscription, group).await
+        rows::from_rows(self.store().vaults_in_group(subscription, group).await?)
     }
 
     /// Soft-deleted vaults in a subscription.
@@ -299,7 +301,7 @@ impl Vaults {
             "",
         )
         .await?;
-        rows::deleted_in_subscription(self.pool(), subscription).await
+        rows::from_rows(self.store().deleted_vaults(subscription).await?)
     }
 
     /// A soft-deleted vault.
@@ -346,7 +348,7 @@ impl Vaults {
                 return Err(Error::PurgeProtected { name: vault.name });
             }
             let mut tx = self.write_tx().await?;
-            rows::purge(&mut tx, &vault.id).await?;
+            self.store().purge_vault(&mut tx, &vault.id).await?;
             tx.commit().await?;
             self.emit(VaultEventKind::VaultPurged, &vault, None, None);
             Ok(vault)
@@ -363,7 +365,7 @@ impl Vaults {
         group: &str,
         name: &str,
     ) -> Result<Vault, Error> {
-        rows::by_name(self.pool(), name)
+        self.stored_vault(name)
             .await?
             .filter(|v| v.deleted_at.is_none() && same_place(v, subscription, group))
             .ok_or_else(|| not_found(group, name))
@@ -375,7 +377,7 @@ impl Vaults {
         location: &str,
         name: &str,
     ) -> Result<Vault, Error> {
-        rows::by_name(self.pool(), name)
+        self.stored_vault(name)
             .await?
             .filter(|v| {
                 v.deleted_at.is_some()

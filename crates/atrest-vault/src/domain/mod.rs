@@ -20,6 +20,7 @@ use std::sync::Arc;
 
 use atrest_crypto::SecretKey;
 use atrest_identity::Directory;
+use atrest_store::vault::{SqlVaultStore, VaultStore, VersionRow};
 use atrest_store::{AuditLog, Db, RowCache};
 
 use tokio::sync::broadcast;
@@ -43,6 +44,7 @@ pub struct Vaults {
 
 struct Inner {
     db: Db,
+    store: Arc<dyn VaultStore>,
     audit: AuditLog,
     directory: Directory,
     root: SecretKey,
@@ -64,7 +66,7 @@ struct RowCaches {
     /// Vaults by name as requested (live or soft-deleted).
     vaults: RowCache<String, Vault>,
     /// Versions of live keys by (vault id, key name, version or `None` for the current one).
-    versions: RowCache<(String, String, Option<String>), Arc<repo::keys::VersionRow>>,
+    versions: RowCache<(String, String, Option<String>), Arc<VersionRow>>,
 }
 
 impl RowCaches {
@@ -86,14 +88,14 @@ pub(crate) struct WriteTx<'a> {
 impl WriteTx<'_> {
     /// Commits, then forgets every cached row (the caller acknowledges only after this).
     pub(crate) async fn commit(self) -> Result<(), Error> {
-        self.tx.commit().await?;
+        self.tx.commit().await.map_err(atrest_store::Error::from)?;
         self.rows.invalidate();
         Ok(())
     }
 }
 
 impl std::ops::Deref for WriteTx<'_> {
-    type Target = sqlx::AnyConnection;
+    type Target = atrest_store::WriteTx;
     fn deref(&self) -> &Self::Target {
         &self.tx
     }
@@ -140,6 +142,7 @@ impl Vaults {
     pub fn new(config: VaultsConfig) -> Self {
         Self {
             inner: Arc::new(Inner {
+                store: Arc::new(SqlVaultStore::new(config.db.clone())),
                 db: config.db,
                 audit: config.audit,
                 directory: config.directory,
@@ -185,10 +188,32 @@ impl Vaults {
         self.inner
             .rows
             .vaults
-            .get_or_load(&name.to_owned(), || {
-                repo::vaults::by_name(self.pool(), name)
-            })
+            .get_or_load(&name.to_owned(), || self.stored_vault(name))
             .await
+    }
+
+    /// Any vault of that name, live or soft-deleted, from the database (not the row cache).
+    async fn stored_vault(&self, name: &str) -> Result<Option<Vault>, Error> {
+        self.store()
+            .vault_by_name(None, name)
+            .await?
+            .map(repo::vaults::from_row)
+            .transpose()
+    }
+
+    /// Any vault of that name, live or soft-deleted, read inside `tx`.
+    async fn vault_in(&self, tx: &mut WriteTx<'_>, name: &str) -> Result<Option<Vault>, Error> {
+        self.store()
+            .vault_by_name(Some(tx), name)
+            .await?
+            .map(repo::vaults::from_row)
+            .transpose()
+    }
+
+    /// Inserts or replaces the vault's row, inside `tx`.
+    async fn save_vault(&self, tx: &mut WriteTx<'_>, vault: &Vault) -> Result<(), Error> {
+        let row = repo::vaults::to_row(vault)?;
+        Ok(self.store().save_vault(tx, &row).await?)
     }
 
     /// The vault's `vaultUri`.
@@ -201,8 +226,9 @@ impl Vaults {
         &self.inner.directory
     }
 
-    fn pool(&self) -> &sqlx::AnyPool {
-        self.inner.db.pool()
+    /// The vault rows.
+    fn store(&self) -> &dyn VaultStore {
+        &*self.inner.store
     }
 
     /// Starts a write transaction (`BEGIN IMMEDIATE`, so concurrent writers queue instead of

@@ -7,7 +7,6 @@ use atrest_store::{AuditEntry, AuditQuery};
 use super::Vaults;
 use crate::events::VaultEventKind;
 use crate::model::{audit_resource, AccessPolicy, KeyPermission};
-use crate::repo::vaults as rows;
 use crate::Error;
 
 /// How an access-policy edit applies.
@@ -58,7 +57,8 @@ impl Vaults {
             .await?;
             check_policies(&policies)?;
             let mut tx = self.write_tx().await?;
-            let mut vault = rows::by_name_tx(&mut tx, name)
+            let mut vault = self
+                .vault_in(&mut tx, name)
                 .await?
                 .filter(|v| {
                     v.deleted_at.is_none()
@@ -76,7 +76,7 @@ impl Vaults {
             }
             check_policies(&vault.access_policies)?;
             vault.updated = self.now();
-            rows::save(&mut tx, &vault).await?;
+            self.save_vault(&mut tx, &vault).await?;
             tx.commit().await?;
             if before != vault.access_policies {
                 self.emit(VaultEventKind::AccessPolicyChanged, &vault, None, None);

@@ -1,13 +1,13 @@
 //! On-demand rotation and rotation policies.
 
 use atrest_identity::Principal;
+use atrest_store::vault::{KeyRow, VersionRow};
 
 use super::access::Audited;
-use super::keys::{bundle, live_key, resolve};
+use super::keys::bundle;
 use super::Vaults;
 use crate::crypto;
 use crate::model::{KeyBundle, KeyType, NewKey, Operation, RotationPolicy, Vault};
-use crate::repo::keys::{self as rows, KeyRow, VersionRow};
 use crate::Error;
 
 impl Audited for RotationPolicy {}
@@ -24,9 +24,7 @@ impl Vaults {
             .begin(caller, vault, Operation::Rotate, Some(name))
             .await?;
         let result = async {
-            let mut conn = self.pool().acquire().await?;
-            let (key, current) = resolve(&mut conn, &access.vault, name, None).await?;
-            drop(conn);
+            let (key, current) = self.resolve(None, &access.vault, name, None).await?;
             self.rotate_now(&access.vault, &key, &current).await
         }
         .await;
@@ -44,8 +42,7 @@ impl Vaults {
             .begin(caller, vault, Operation::GetRotationPolicy, Some(name))
             .await?;
         let result = async {
-            let mut conn = self.pool().acquire().await?;
-            let key = live_key(&mut conn, &access.vault, name).await?;
+            let key = self.live_key(None, &access.vault, name).await?;
             policy_of(&key)
         }
         .await;
@@ -67,17 +64,18 @@ impl Vaults {
             policy.validate()?;
             let now = self.now();
             let mut tx = self.write_tx().await?;
-            let key = live_key(&mut tx, &access.vault, name).await?;
+            let key = self.live_key(Some(&mut tx), &access.vault, name).await?;
             let created = key.policy_created.unwrap_or(now);
-            rows::set_policy(
-                &mut tx,
-                &access.vault.id,
-                &key.name,
-                &policy.to_json(),
-                created,
-                now,
-            )
-            .await?;
+            self.store()
+                .set_rotation_policy(
+                    &mut tx,
+                    &access.vault.id,
+                    &key.name,
+                    &policy.to_json(),
+                    created,
+                    now,
+                )
+                .await?;
             tx.commit().await?;
             policy.created = Some(created);
             policy.updated = Some(now);

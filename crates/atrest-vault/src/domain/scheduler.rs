@@ -5,7 +5,7 @@ use super::rotation::policy_of;
 use super::Vaults;
 use crate::events::VaultEventKind;
 use crate::model::{RotationAction, RotationTrigger};
-use crate::repo::{keys as key_rows, vaults as vault_rows};
+use crate::repo::vaults as vault_rows;
 use crate::Error;
 
 /// What one scheduler pass did.
@@ -28,7 +28,7 @@ impl Vaults {
     /// Each key is handled on its own: one failure is logged and does not stop the others.
     pub async fn run_due_rotations(&self, now: i64) -> Result<SchedulerReport, Error> {
         let mut report = SchedulerReport::default();
-        for (vault_name, key, mut current) in key_rows::scheduler_candidates(self.pool()).await? {
+        for (vault_name, key, mut current) in self.store().scheduler_candidates().await? {
             let Some(vault) = self.live_vault(&vault_name).await? else {
                 continue;
             };
@@ -80,7 +80,7 @@ impl Vaults {
             }
             if flags_changed {
                 let mut tx = self.write_tx().await?;
-                key_rows::update_version(&mut tx, &current).await?;
+                self.store().update_version(&mut tx, &current).await?;
                 tx.commit().await?;
             }
             if rotate {
@@ -108,16 +108,15 @@ impl Vaults {
     /// Purges soft-deleted keys and vaults whose scheduled purge date is at or before `now`.
     pub async fn run_due_purges(&self, now: i64) -> Result<SchedulerReport, Error> {
         let mut report = SchedulerReport::default();
-        for key in key_rows::due_for_purge(self.pool(), now).await? {
+        for key in self.store().keys_due_for_purge(now).await? {
             let mut tx = self.write_tx().await?;
-            let vault = sqlx::query_as::<_, (String,)>("SELECT name FROM vaults WHERE id = $1")
-                .bind(&key.vault_id)
-                .fetch_optional(&mut *tx)
+            let vault_name = self.store().vault_name(&mut tx, &key.vault_id).await?;
+            self.store()
+                .purge_key(&mut tx, &key.vault_id, &key.name)
                 .await?;
-            key_rows::purge(&mut tx, &key.vault_id, &key.name).await?;
             tx.commit().await?;
-            if let Some((vault_name,)) = vault {
-                if let Some(vault) = vault_rows::by_name(self.pool(), &vault_name).await? {
+            if let Some(vault_name) = vault_name {
+                if let Some(vault) = self.stored_vault(&vault_name).await? {
                     self.audit_system(&vault, Some(&key.name), None, "KeyPurgeScheduled", None)
                         .await?;
                     self.emit(VaultEventKind::KeyPurged, &vault, Some(&key.name), None);
@@ -127,9 +126,10 @@ impl Vaults {
                 .purged_keys
                 .push((key.vault_id.clone(), key.name.clone()));
         }
-        for vault in vault_rows::due_for_purge(self.pool(), now).await? {
+        let due = vault_rows::from_rows(self.store().vaults_due_for_purge(now).await?)?;
+        for vault in due {
             let mut tx = self.write_tx().await?;
-            vault_rows::purge(&mut tx, &vault.id).await?;
+            self.store().purge_vault(&mut tx, &vault.id).await?;
             tx.commit().await?;
             self.audit_system(&vault, None, None, "VaultPurgeScheduled", None)
                 .await?;

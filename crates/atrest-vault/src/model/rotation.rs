@@ -230,7 +230,7 @@ impl RotationPolicy {
         created: Option<i64>,
         updated: Option<i64>,
     ) -> Result<Self, Error> {
-        let stored: Stored = serde_json::from_str(json).map_err(crate::repo::vaults::other)?;
+        let stored: Stored = serde_json::from_str(json).map_err(Error::other)?;
         let lifetime_actions = stored
             .lifetime_actions
             .into_iter()

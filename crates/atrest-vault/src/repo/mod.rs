@@ -1,4 +1,3 @@
-//! SQL for vaults and keys (sqlx runtime queries over the store's SQLite pool).
+//! Vault rows ↔ the domain model (the rows are `atrest_store::vault`'s).
 
-pub(crate) mod keys;
 pub(crate) mod vaults;
