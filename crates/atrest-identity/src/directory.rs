@@ -36,6 +36,23 @@ pub enum DirectoryEvent {
     },
 }
 
+/// How the directory is set up.
+#[derive(Debug, Clone)]
+pub struct DirectoryOptions {
+    /// The public base URL of this server, e.g. `https://atrest.example.com:8443`, without a
+    /// trailing slash. Tokens are issued with `iss = {public_url}/{tenant}/v2.0`, discovery
+    /// documents are built from it, and tokens naming another issuer are refused.
+    pub public_url: String,
+}
+
+impl Default for DirectoryOptions {
+    fn default() -> Self {
+        Self {
+            public_url: "https://localhost".into(),
+        }
+    }
+}
+
 /// The directory. Cheap to clone.
 #[derive(Clone)]
 pub struct Directory {
@@ -52,6 +69,8 @@ struct Inner {
     /// fresh: every write to `principals` here calls [`Directory::principals_changed`] before
     /// it returns.
     principals: RowCache<String, Principal>,
+    /// See [`DirectoryOptions::public_url`].
+    public_url: String,
 }
 
 /// How many principals stay in memory.
@@ -64,10 +83,21 @@ impl std::fmt::Debug for Directory {
 }
 
 impl Directory {
-    /// Opens the directory, creating the token signing key on first start.
+    /// Opens the directory with [`DirectoryOptions::default`] (issuer `https://localhost`),
+    /// creating the token signing key on first start.
     pub async fn open(db: Db, root: &SecretKey) -> Result<Self, Error> {
+        Self::open_with(db, root, DirectoryOptions::default()).await
+    }
+
+    /// Opens the directory, creating the token signing key on first start.
+    pub async fn open_with(
+        db: Db,
+        root: &SecretKey,
+        options: DirectoryOptions,
+    ) -> Result<Self, Error> {
+        let public_url = options.public_url.trim_end_matches('/').to_owned();
         let store: Arc<dyn DirectoryStore> = Arc::new(SqlDirectoryStore::new(db.clone()));
-        let tokens = TokenService::load_or_create_in(store.as_ref(), root).await?;
+        let tokens = TokenService::load_or_create_in(store.as_ref(), root, &public_url).await?;
         let (events, _) = broadcast::channel(1024);
         Ok(Self {
             inner: Arc::new(Inner {
@@ -76,8 +106,19 @@ impl Directory {
                 tokens,
                 events,
                 principals: RowCache::new(PRINCIPAL_CACHE_ENTRIES),
+                public_url,
             }),
         })
+    }
+
+    /// The public base URL (see [`DirectoryOptions::public_url`]).
+    pub fn public_url(&self) -> &str {
+        &self.inner.public_url
+    }
+
+    /// The issuer of this directory's tokens for `tenant_id`: `{public_url}/{tenant}/v2.0`.
+    pub fn issuer(&self, tenant_id: &str) -> String {
+        crate::tokens::issuer(&self.inner.public_url, tenant_id)
     }
 
     fn db(&self) -> &Db {
@@ -487,14 +528,14 @@ impl Directory {
         Ok(principal)
     }
 
-    /// Issues an access token for `principal` and `audience`.
+    /// Issues an access token for `principal` and `audience`, with this directory's issuer
+    /// for the principal's tenant.
     pub fn issue_token(
         &self,
         principal: &Principal,
         audience: &str,
-        issuer: &str,
     ) -> Result<(String, i64), Error> {
-        self.inner.tokens.issue(principal, audience, issuer)
+        self.inner.tokens.issue(principal, audience)
     }
 
     /// The token signing keys, as a JWKS document.

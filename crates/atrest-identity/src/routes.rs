@@ -83,20 +83,14 @@ async fn verify_audit(
     Ok(Json(answer).into_response())
 }
 
-/// `https://{host}` of the request: tokens and discovery documents echo the host the client
-/// used, so aliases and ports work.
-fn origin(headers: &HeaderMap) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
-    format!("https://{host}")
-}
-
-async fn openid_configuration(Path(tenant): Path<String>, headers: HeaderMap) -> Response {
-    let base = format!("{}/{tenant}", origin(&headers));
+async fn openid_configuration(
+    State(directory): State<Directory>,
+    Path(tenant): Path<String>,
+) -> Response {
+    // From the configured public URL, never from the request's Host.
+    let base = format!("{}/{tenant}", directory.public_url());
     Json(json!({
-        "issuer": format!("{base}/v2.0"),
+        "issuer": directory.issuer(&tenant),
         "authorization_endpoint": format!("{base}/oauth2/v2.0/authorize"),
         "token_endpoint": format!("{base}/oauth2/v2.0/token"),
         "jwks_uri": format!("{base}/discovery/v2.0/keys"),
@@ -125,7 +119,6 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
 async fn token(
     State(directory): State<Directory>,
     Path(tenant): Path<String>,
-    headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     let field = |name: &str| form.get(name).map(String::as_str).unwrap_or("");
@@ -174,8 +167,7 @@ async fn token(
         }
         Err(e) => return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", &e.to_string()),
     };
-    let issuer = format!("{}/{tenant}/v2.0", origin(&headers));
-    match directory.issue_token(&principal, audience, &issuer) {
+    match directory.issue_token(&principal, audience) {
         Ok((access_token, expires_in)) => Json(json!({
             "token_type": "Bearer",
             "expires_in": expires_in,

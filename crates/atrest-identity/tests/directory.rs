@@ -90,9 +90,7 @@ async fn tokens_work_until_the_principal_is_disabled() {
         )
         .await
         .unwrap();
-    let (token, lifetime) = d
-        .issue_token(&who, VAULT_AUDIENCE, "https://localhost/t/v2.0")
-        .unwrap();
+    let (token, lifetime) = d.issue_token(&who, VAULT_AUDIENCE).unwrap();
     assert!(lifetime >= 600);
     let header = format!("Bearer {token}");
     let caller = d.authenticate(Some(&header), VAULT_AUDIENCE).await.unwrap();
@@ -148,7 +146,7 @@ async fn signing_key_survives_restart() {
     .await
     .unwrap();
     let op = d.bootstrap_operator().await.unwrap().unwrap().principal;
-    let (token, _) = d.issue_token(&op, MANAGEMENT_AUDIENCE, "iss").unwrap();
+    let (token, _) = d.issue_token(&op, MANAGEMENT_AUDIENCE).unwrap();
     drop(d);
     let d = Directory::open(
         atrest_store::testing::fresh_database(dir.path()).await,

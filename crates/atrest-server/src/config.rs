@@ -37,6 +37,10 @@ pub struct RawConfig {
     /// Connection limits and timeouts.
     #[serde(default)]
     pub connections: RawConnectionLimits,
+    /// Public base URL (`https://host[:port]`): the token issuer and discovery documents are
+    /// built from it. Default: `https://localhost:{port}` on a loopback or unspecified listen
+    /// address, `https://{listen}` otherwise.
+    pub public_url: Option<String>,
 }
 
 /// The `[connections]` table as written; every field optional.
@@ -137,6 +141,8 @@ pub struct Settings {
     pub accounts: atrest_accounts::RawAccountsConfig,
     /// Connection limits and timeouts.
     pub connections: ConnectionLimits,
+    /// Public base URL without a trailing slash; `None`: derived from the bound address.
+    pub public_url: Option<String>,
 }
 
 /// A configuration value that cannot be used.
@@ -155,6 +161,9 @@ pub enum SettingsError {
     /// A limit is zero.
     #[error("{0} must be greater than 0")]
     Limit(&'static str),
+    /// The public URL is not `https://host[:port]`.
+    #[error("public_url '{0}' must be https://HOST or https://HOST:PORT, without a path")]
+    PublicUrl(String),
     /// The interval is out of range.
     #[error("key_check_interval_secs must be between 1 and 3600")]
     Interval,
@@ -215,6 +224,10 @@ impl Settings {
         if !(1..=3600).contains(&interval) {
             return Err(SettingsError::Interval);
         }
+        let public_url = raw
+            .public_url
+            .map(|url| validate_public_url(&url).ok_or(SettingsError::PublicUrl(url)))
+            .transpose()?;
         Ok(Self {
             data_dir: raw.data_dir.unwrap_or_else(|| PathBuf::from("atrest-data")),
             listen,
@@ -229,7 +242,38 @@ impl Settings {
             max_body_bytes: raw.max_body_bytes.unwrap_or(1024 * 1024),
             accounts: raw.accounts,
             connections: raw.connections.validate()?,
+            public_url,
         })
+    }
+}
+
+/// `https://host[:port]` (a trailing slash is dropped); `None` when it is not that.
+fn validate_public_url(url: &str) -> Option<String> {
+    let authority = url.strip_prefix("https://")?.trim_end_matches('/');
+    let (host_ok, port) = match authority.strip_prefix('[') {
+        Some(bracketed) => {
+            let (v6, after) = bracketed.split_once(']')?;
+            let port = match after {
+                "" => None,
+                _ => Some(after.strip_prefix(':')?),
+            };
+            (v6.parse::<std::net::Ipv6Addr>().is_ok(), port)
+        }
+        None => match authority.split_once(':') {
+            Some((host, port)) => (valid_host(host), Some(port)),
+            None => (valid_host(authority), None),
+        },
+    };
+    let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|p| p > 0));
+    (host_ok && port_ok).then(|| format!("https://{}", authority.to_ascii_lowercase()))
+}
+
+/// The public URL when none is configured: what the startup banner shows.
+pub(crate) fn default_public_url(addr: std::net::SocketAddr) -> String {
+    if addr.ip().is_loopback() || addr.ip().is_unspecified() {
+        format!("https://localhost:{}", addr.port())
+    } else {
+        format!("https://{addr}")
     }
 }
 
@@ -288,5 +332,47 @@ mod tests {
             vec![("localhost".to_owned(), "demo".to_owned())]
         );
         assert!(toml::from_str::<RawConfig>("unknown = 1").is_err());
+    }
+
+    #[test]
+    fn public_url() {
+        let parse = |text: &str| Settings::from_raw(toml::from_str(text).unwrap());
+        let s = parse("").unwrap();
+        assert_eq!(s.public_url, None);
+        let s = parse("public_url = \"https://Atrest.example.com:8443/\"").unwrap();
+        assert_eq!(
+            s.public_url.as_deref(),
+            Some("https://atrest.example.com:8443")
+        );
+        let s = parse("public_url = \"https://[::1]:8443\"").unwrap();
+        assert_eq!(s.public_url.as_deref(), Some("https://[::1]:8443"));
+        for bad in [
+            "http://atrest.example.com",
+            "https://atrest.example.com/path",
+            "https://",
+            "https://host:0",
+            "https://host:port",
+            "https://ho st",
+        ] {
+            assert!(
+                matches!(
+                    parse(&format!("public_url = \"{bad}\"")),
+                    Err(SettingsError::PublicUrl(_))
+                ),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            default_public_url("127.0.0.1:8443".parse().unwrap()),
+            "https://localhost:8443"
+        );
+        assert_eq!(
+            default_public_url("0.0.0.0:8443".parse().unwrap()),
+            "https://localhost:8443"
+        );
+        assert_eq!(
+            default_public_url("10.0.0.5:443".parse().unwrap()),
+            "https://10.0.0.5:443"
+        );
     }
 }
