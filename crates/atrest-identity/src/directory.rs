@@ -1,5 +1,6 @@
 //! The directory facade: every operation takes the caller and checks what it may do.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use atrest_crypto::SecretKey;
@@ -8,10 +9,12 @@ use atrest_store::directory::{
 };
 use atrest_store::{unix_now, Db, RowCache};
 use serde::Serialize;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, Semaphore};
 
+use crate::secret::{self, Verified};
+use crate::throttle::{Throttle, TokenEndpointLimits};
 use crate::tokens::TokenService;
-use crate::{secret, AuthError, Error, Principal, PrincipalKind, Role, Subscription, Tenant};
+use crate::{AuthError, Error, Principal, PrincipalKind, Role, Subscription, Tenant};
 
 mod lifecycle;
 
@@ -43,12 +46,15 @@ pub struct DirectoryOptions {
     /// trailing slash. Tokens are issued with `iss = {public_url}/{tenant}/v2.0`, discovery
     /// documents are built from it, and tokens naming another issuer are refused.
     pub public_url: String,
+    /// Limits on failed sign-ins at the token endpoint.
+    pub token_endpoint: TokenEndpointLimits,
 }
 
 impl Default for DirectoryOptions {
     fn default() -> Self {
         Self {
             public_url: "https://localhost".into(),
+            token_endpoint: TokenEndpointLimits::default(),
         }
     }
 }
@@ -69,6 +75,12 @@ struct Inner {
     /// fresh: every write to `principals` here calls [`Directory::principals_changed`] before
     /// it returns.
     principals: RowCache<String, Principal>,
+    /// The key client secrets are hashed under (derived from the root key).
+    secret_key: Arc<aws_lc_rs::hmac::Key>,
+    /// Secret checks run on blocking threads, this many at once.
+    secret_checks: Arc<Semaphore>,
+    /// Failed sign-ins per client id and per address.
+    throttle: Throttle,
     /// See [`DirectoryOptions::public_url`].
     public_url: String,
 }
@@ -106,6 +118,11 @@ impl Directory {
                 tokens,
                 events,
                 principals: RowCache::new(PRINCIPAL_CACHE_ENTRIES),
+                secret_key: Arc::new(secret::hash_key(root)),
+                secret_checks: Arc::new(Semaphore::new(
+                    options.token_endpoint.concurrent_secret_checks.max(1),
+                )),
+                throttle: Throttle::new(&options.token_endpoint),
                 public_url,
             }),
         })
@@ -382,8 +399,10 @@ impl Directory {
         owner_resource: Option<&str>,
     ) -> Result<NewServicePrincipal, Error> {
         let client_secret = secret::generate()?;
+        let object_id = uuid::Uuid::new_v4().to_string();
+        let secret_hash = secret::hash(&self.inner.secret_key, &object_id, &client_secret);
         let principal = Principal {
-            object_id: uuid::Uuid::new_v4().to_string(),
+            object_id,
             tenant_id: tenant_id.to_owned(),
             client_id: uuid::Uuid::new_v4().to_string(),
             kind,
@@ -398,7 +417,7 @@ impl Directory {
                 kind: kind.as_str().to_owned(),
                 client_id: principal.client_id.clone(),
                 display_name: display_name.to_owned(),
-                secret_hash: secret::hash(&client_secret)?,
+                secret_hash,
                 owner_resource: owner_resource.map(str::to_owned),
                 created: unix_now(),
             })
@@ -495,33 +514,61 @@ impl Directory {
 
     // ----- tokens --------------------------------------------------------------------------
 
-    /// Checks client credentials for the token endpoint.
+    /// Checks client credentials for the token endpoint, from a client at `address`.
+    ///
+    /// An unknown tenant, an unknown client id and a wrong secret all fail alike, as
+    /// [`AuthError::BadCredentials`], after the same work. Failures count against the client
+    /// id and the address; past their limits every attempt fails with
+    /// [`AuthError::Throttled`] before any secret is checked. Secrets are checked on blocking
+    /// threads, a bounded number at once, never on the async runtime.
     pub async fn authenticate_client(
         &self,
         tenant_id: &str,
         client_id: &str,
         client_secret: &str,
+        address: Option<IpAddr>,
     ) -> Result<Principal, AuthError> {
+        let throttle = &self.inner.throttle;
+        if let Some(retry_after) = throttle.blocked(tenant_id, client_id, address) {
+            return Err(AuthError::Throttled(retry_after));
+        }
         let row = self
             .store()
             .principal_credentials(tenant_id, client_id)
             .await
             .map_err(Error::from)?;
-        let Some(row) = row else {
-            return Err(AuthError::Invalid(format!(
-                "application '{client_id}' was not found in tenant '{tenant_id}'"
-            )));
+        let (object_id, stored) = match &row {
+            Some(row) => (row.principal.object_id.clone(), row.secret_hash.clone()),
+            None => (String::new(), None),
         };
-        let stored = row.secret_hash;
-        let principal = principal_from_row(row.principal)?;
-        // Hash even for principals without a secret, so timing does not reveal which exist.
-        let ok = secret::verify(
-            client_secret,
-            stored.as_deref().unwrap_or("pbkdf2-sha256$1$AA$AA"),
-        );
-        if !ok || stored.is_none() {
-            return Err(AuthError::Invalid("invalid client secret".into()));
+        let verified = {
+            let _permit = self
+                .inner
+                .secret_checks
+                .acquire()
+                .await
+                .map_err(|_| AuthError::Unavailable(Error::SigningKey))?;
+            let key = self.inner.secret_key.clone();
+            let secret = zeroize::Zeroizing::new(client_secret.to_owned());
+            let oid = object_id.clone();
+            tokio::task::spawn_blocking(move || {
+                secret::verify(&key, &oid, &secret, stored.as_deref())
+            })
+            .await
+            .unwrap_or(Verified::No)
+        };
+        let Some(row) = row.filter(|_| verified != Verified::No) else {
+            throttle.failed(tenant_id, client_id, address);
+            return Err(AuthError::BadCredentials);
+        };
+        if verified == Verified::YesLegacy {
+            // Replace the earlier version's PBKDF2 hash with the keyed hash.
+            let rehashed = secret::hash(&self.inner.secret_key, &object_id, client_secret);
+            if let Err(e) = self.store().set_secret_hash(&object_id, &rehashed).await {
+                tracing::warn!(error = %e, %object_id, "could not re-hash a client secret");
+            }
         }
+        let principal = principal_from_row(row.principal)?;
         if !principal.enabled {
             return Err(AuthError::PrincipalGone(principal.object_id));
         }

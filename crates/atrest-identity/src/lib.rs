@@ -17,12 +17,14 @@ mod error;
 mod model;
 mod routes;
 mod secret;
+mod throttle;
 mod tokens;
 
 pub use directory::{Directory, DirectoryEvent, DirectoryOptions, NewServicePrincipal};
 pub use error::{AuthError, Error};
 pub use model::{Principal, PrincipalKind, Role, Subscription, Tenant};
 pub use routes::{audit_router, router};
+pub use throttle::{default_concurrent_secret_checks, TokenEndpointLimits};
 pub use tokens::{Claims, TokenService};
 
 /// Audience of tokens for the Key Vault data plane.

@@ -41,6 +41,56 @@ pub struct RawConfig {
     /// built from it. Default: `https://localhost:{port}` on a loopback or unspecified listen
     /// address, `https://{listen}` otherwise.
     pub public_url: Option<String>,
+    /// Limits on failed sign-ins at the token endpoint.
+    #[serde(default)]
+    pub token_endpoint: RawTokenEndpointLimits,
+}
+
+/// The `[token_endpoint]` table as written; every field optional.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct RawTokenEndpointLimits {
+    /// Failed sign-ins allowed per client id (in a tenant) within `window_secs`.
+    pub failed_attempts_per_client: Option<u32>,
+    /// Failed sign-ins allowed per client IP address within `window_secs`.
+    pub failed_attempts_per_address: Option<u32>,
+    /// The window over which the allowances refill, in seconds.
+    pub window_secs: Option<u64>,
+    /// Client secret checks running at once.
+    pub concurrent_secret_checks: Option<usize>,
+}
+
+impl RawTokenEndpointLimits {
+    fn validate(self) -> Result<atrest_identity::TokenEndpointLimits, SettingsError> {
+        let defaults = atrest_identity::TokenEndpointLimits::default();
+        let positive = |name: &'static str, value: Option<u64>, default: u64| match value {
+            Some(0) => Err(SettingsError::Limit(name)),
+            Some(v) => Ok(v),
+            None => Ok(default),
+        };
+        Ok(atrest_identity::TokenEndpointLimits {
+            failures_per_client: positive(
+                "token_endpoint.failed_attempts_per_client",
+                self.failed_attempts_per_client.map(u64::from),
+                u64::from(defaults.failures_per_client),
+            )? as u32,
+            failures_per_address: positive(
+                "token_endpoint.failed_attempts_per_address",
+                self.failed_attempts_per_address.map(u64::from),
+                u64::from(defaults.failures_per_address),
+            )? as u32,
+            window: Duration::from_secs(positive(
+                "token_endpoint.window_secs",
+                self.window_secs,
+                defaults.window.as_secs(),
+            )?),
+            concurrent_secret_checks: positive(
+                "token_endpoint.concurrent_secret_checks",
+                self.concurrent_secret_checks.map(|v| v as u64),
+                defaults.concurrent_secret_checks as u64,
+            )? as usize,
+        })
+    }
 }
 
 /// The `[connections]` table as written; every field optional.
@@ -143,6 +193,8 @@ pub struct Settings {
     pub connections: ConnectionLimits,
     /// Public base URL without a trailing slash; `None`: derived from the bound address.
     pub public_url: Option<String>,
+    /// Limits on failed sign-ins at the token endpoint.
+    pub token_endpoint: atrest_identity::TokenEndpointLimits,
 }
 
 /// A configuration value that cannot be used.
@@ -243,6 +295,7 @@ impl Settings {
             accounts: raw.accounts,
             connections: raw.connections.validate()?,
             public_url,
+            token_endpoint: raw.token_endpoint.validate()?,
         })
     }
 }
@@ -335,10 +388,14 @@ mod tests {
     }
 
     #[test]
-    fn public_url() {
+    fn public_url_and_token_endpoint_limits() {
         let parse = |text: &str| Settings::from_raw(toml::from_str(text).unwrap());
         let s = parse("").unwrap();
         assert_eq!(s.public_url, None);
+        assert_eq!(
+            s.token_endpoint,
+            atrest_identity::TokenEndpointLimits::default()
+        );
         let s = parse("public_url = \"https://Atrest.example.com:8443/\"").unwrap();
         assert_eq!(
             s.public_url.as_deref(),
@@ -362,6 +419,23 @@ mod tests {
                 "{bad}"
             );
         }
+        let s = parse(
+            "[token_endpoint]\nfailed_attempts_per_client = 3\nfailed_attempts_per_address = 7\nwindow_secs = 10\nconcurrent_secret_checks = 2\n",
+        )
+        .unwrap();
+        assert_eq!(
+            s.token_endpoint,
+            atrest_identity::TokenEndpointLimits {
+                failures_per_client: 3,
+                failures_per_address: 7,
+                window: Duration::from_secs(10),
+                concurrent_secret_checks: 2,
+            }
+        );
+        assert!(matches!(
+            parse("[token_endpoint]\nwindow_secs = 0\n"),
+            Err(SettingsError::Limit(_))
+        ));
         assert_eq!(
             default_public_url("127.0.0.1:8443".parse().unwrap()),
             "https://localhost:8443"

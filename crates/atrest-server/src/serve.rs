@@ -126,6 +126,7 @@ pub async fn start(settings: Settings) -> Result<RunningServer, StartError> {
         &root,
         DirectoryOptions {
             public_url: public_url.clone(),
+            token_endpoint: settings.token_endpoint.clone(),
         },
     )
     .await?;
