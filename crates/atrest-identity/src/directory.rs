@@ -1,5 +1,6 @@
 //! The directory facade: every operation takes the caller and checks what it may do.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use atrest_crypto::SecretKey;
@@ -8,10 +9,12 @@ use atrest_store::directory::{
 };
 use atrest_store::{unix_now, Db, RowCache};
 use serde::Serialize;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, Semaphore};
 
+use crate::secret::{self, Verified};
+use crate::throttle::{Throttle, TokenEndpointLimits};
 use crate::tokens::TokenService;
-use crate::{secret, AuthError, Error, Principal, PrincipalKind, Role, Subscription, Tenant};
+use crate::{AuthError, Error, Principal, PrincipalKind, Role, Subscription, Tenant};
 
 mod lifecycle;
 
@@ -36,6 +39,26 @@ pub enum DirectoryEvent {
     },
 }
 
+/// How the directory is set up.
+#[derive(Debug, Clone)]
+pub struct DirectoryOptions {
+    /// The public base URL of this server, e.g. `https://atrest.example.com:8443`, without a
+    /// trailing slash. Tokens are issued with `iss = {public_url}/{tenant}/v2.0`, discovery
+    /// documents are built from it, and tokens naming another issuer are refused.
+    pub public_url: String,
+    /// Limits on failed sign-ins at the token endpoint.
+    pub token_endpoint: TokenEndpointLimits,
+}
+
+impl Default for DirectoryOptions {
+    fn default() -> Self {
+        Self {
+            public_url: "https://localhost".into(),
+            token_endpoint: TokenEndpointLimits::default(),
+        }
+    }
+}
+
 /// The directory. Cheap to clone.
 #[derive(Clone)]
 pub struct Directory {
@@ -52,6 +75,14 @@ struct Inner {
     /// fresh: every write to `principals` here calls [`Directory::principals_changed`] before
     /// it returns.
     principals: RowCache<String, Principal>,
+    /// The key client secrets are hashed under (derived from the root key).
+    secret_key: Arc<aws_lc_rs::hmac::Key>,
+    /// Secret checks run on blocking threads, this many at once.
+    secret_checks: Arc<Semaphore>,
+    /// Failed sign-ins per client id and per address.
+    throttle: Throttle,
+    /// See [`DirectoryOptions::public_url`].
+    public_url: String,
 }
 
 /// How many principals stay in memory.
@@ -64,10 +95,21 @@ impl std::fmt::Debug for Directory {
 }
 
 impl Directory {
-    /// Opens the directory, creating the token signing key on first start.
+    /// Opens the directory with [`DirectoryOptions::default`] (issuer `https://localhost`),
+    /// creating the token signing key on first start.
     pub async fn open(db: Db, root: &SecretKey) -> Result<Self, Error> {
+        Self::open_with(db, root, DirectoryOptions::default()).await
+    }
+
+    /// Opens the directory, creating the token signing key on first start.
+    pub async fn open_with(
+        db: Db,
+        root: &SecretKey,
+        options: DirectoryOptions,
+    ) -> Result<Self, Error> {
+        let public_url = options.public_url.trim_end_matches('/').to_owned();
         let store: Arc<dyn DirectoryStore> = Arc::new(SqlDirectoryStore::new(db.clone()));
-        let tokens = TokenService::load_or_create_in(store.as_ref(), root).await?;
+        let tokens = TokenService::load_or_create_in(store.as_ref(), root, &public_url).await?;
         let (events, _) = broadcast::channel(1024);
         Ok(Self {
             inner: Arc::new(Inner {
@@ -76,8 +118,24 @@ impl Directory {
                 tokens,
                 events,
                 principals: RowCache::new(PRINCIPAL_CACHE_ENTRIES),
+                secret_key: Arc::new(secret::hash_key(root)),
+                secret_checks: Arc::new(Semaphore::new(
+                    options.token_endpoint.concurrent_secret_checks.max(1),
+                )),
+                throttle: Throttle::new(&options.token_endpoint),
+                public_url,
             }),
         })
+    }
+
+    /// The public base URL (see [`DirectoryOptions::public_url`]).
+    pub fn public_url(&self) -> &str {
+        &self.inner.public_url
+    }
+
+    /// The issuer of this directory's tokens for `tenant_id`: `{public_url}/{tenant}/v2.0`.
+    pub fn issuer(&self, tenant_id: &str) -> String {
+        crate::tokens::issuer(&self.inner.public_url, tenant_id)
     }
 
     fn db(&self) -> &Db {
@@ -341,8 +399,10 @@ impl Directory {
         owner_resource: Option<&str>,
     ) -> Result<NewServicePrincipal, Error> {
         let client_secret = secret::generate()?;
+        let object_id = uuid::Uuid::new_v4().to_string();
+        let secret_hash = secret::hash(&self.inner.secret_key, &object_id, &client_secret);
         let principal = Principal {
-            object_id: uuid::Uuid::new_v4().to_string(),
+            object_id,
             tenant_id: tenant_id.to_owned(),
             client_id: uuid::Uuid::new_v4().to_string(),
             kind,
@@ -357,7 +417,7 @@ impl Directory {
                 kind: kind.as_str().to_owned(),
                 client_id: principal.client_id.clone(),
                 display_name: display_name.to_owned(),
-                secret_hash: secret::hash(&client_secret)?,
+                secret_hash,
                 owner_resource: owner_resource.map(str::to_owned),
                 created: unix_now(),
             })
@@ -454,47 +514,75 @@ impl Directory {
 
     // ----- tokens --------------------------------------------------------------------------
 
-    /// Checks client credentials for the token endpoint.
+    /// Checks client credentials for the token endpoint, from a client at `address`.
+    ///
+    /// An unknown tenant, an unknown client id and a wrong secret all fail alike, as
+    /// [`AuthError::BadCredentials`], after the same work. Failures count against the client
+    /// id and the address; past their limits every attempt fails with
+    /// [`AuthError::Throttled`] before any secret is checked. Secrets are checked on blocking
+    /// threads, a bounded number at once, never on the async runtime.
     pub async fn authenticate_client(
         &self,
         tenant_id: &str,
         client_id: &str,
         client_secret: &str,
+        address: Option<IpAddr>,
     ) -> Result<Principal, AuthError> {
+        let throttle = &self.inner.throttle;
+        if let Some(retry_after) = throttle.blocked(tenant_id, client_id, address) {
+            return Err(AuthError::Throttled(retry_after));
+        }
         let row = self
             .store()
             .principal_credentials(tenant_id, client_id)
             .await
             .map_err(Error::from)?;
-        let Some(row) = row else {
-            return Err(AuthError::Invalid(format!(
-                "application '{client_id}' was not found in tenant '{tenant_id}'"
-            )));
+        let (object_id, stored) = match &row {
+            Some(row) => (row.principal.object_id.clone(), row.secret_hash.clone()),
+            None => (String::new(), None),
         };
-        let stored = row.secret_hash;
-        let principal = principal_from_row(row.principal)?;
-        // Hash even for principals without a secret, so timing does not reveal which exist.
-        let ok = secret::verify(
-            client_secret,
-            stored.as_deref().unwrap_or("pbkdf2-sha256$1$AA$AA"),
-        );
-        if !ok || stored.is_none() {
-            return Err(AuthError::Invalid("invalid client secret".into()));
+        let verified = {
+            let _permit = self
+                .inner
+                .secret_checks
+                .acquire()
+                .await
+                .map_err(|_| AuthError::Unavailable(Error::SigningKey))?;
+            let key = self.inner.secret_key.clone();
+            let secret = zeroize::Zeroizing::new(client_secret.to_owned());
+            let oid = object_id.clone();
+            tokio::task::spawn_blocking(move || {
+                secret::verify(&key, &oid, &secret, stored.as_deref())
+            })
+            .await
+            .unwrap_or(Verified::No)
+        };
+        let Some(row) = row.filter(|_| verified != Verified::No) else {
+            throttle.failed(tenant_id, client_id, address);
+            return Err(AuthError::BadCredentials);
+        };
+        if verified == Verified::YesLegacy {
+            // Replace the earlier version's PBKDF2 hash with the keyed hash.
+            let rehashed = secret::hash(&self.inner.secret_key, &object_id, client_secret);
+            if let Err(e) = self.store().set_secret_hash(&object_id, &rehashed).await {
+                tracing::warn!(error = %e, %object_id, "could not re-hash a client secret");
+            }
         }
+        let principal = principal_from_row(row.principal)?;
         if !principal.enabled {
             return Err(AuthError::PrincipalGone(principal.object_id));
         }
         Ok(principal)
     }
 
-    /// Issues an access token for `principal` and `audience`.
+    /// Issues an access token for `principal` and `audience`, with this directory's issuer
+    /// for the principal's tenant.
     pub fn issue_token(
         &self,
         principal: &Principal,
         audience: &str,
-        issuer: &str,
     ) -> Result<(String, i64), Error> {
-        self.inner.tokens.issue(principal, audience, issuer)
+        self.inner.tokens.issue(principal, audience)
     }
 
     /// The token signing keys, as a JWKS document.

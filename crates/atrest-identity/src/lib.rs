@@ -9,18 +9,22 @@
 //!
 //! Tokens are ES256 JWTs (`aud`, `iss`, `tid`, `oid`, `appid`, `exp`); every request that
 //! presents one re-reads the principal, so disabling or deleting it takes effect at once.
+//! The issuer is `{public_url}/{tenant}/v2.0` from configuration, never from the request, and
+//! tokens naming another issuer are refused.
 
 mod directory;
 mod error;
 mod model;
 mod routes;
 mod secret;
+mod throttle;
 mod tokens;
 
-pub use directory::{Directory, DirectoryEvent, NewServicePrincipal};
+pub use directory::{Directory, DirectoryEvent, DirectoryOptions, NewServicePrincipal};
 pub use error::{AuthError, Error};
 pub use model::{Principal, PrincipalKind, Role, Subscription, Tenant};
 pub use routes::{audit_router, router};
+pub use throttle::{default_concurrent_secret_checks, TokenEndpointLimits};
 pub use tokens::{Claims, TokenService};
 
 /// Audience of tokens for the Key Vault data plane.

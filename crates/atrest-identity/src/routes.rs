@@ -2,13 +2,14 @@
 //! operator's management endpoints.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 
 use atrest_store::{AuditLog, ChainBreak};
-use axum::extract::{FromRef, Path, State};
+use axum::extract::{ConnectInfo, FromRef, Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post, put};
-use axum::{Form, Json, Router};
+use axum::{Extension, Form, Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -83,20 +84,14 @@ async fn verify_audit(
     Ok(Json(answer).into_response())
 }
 
-/// `https://{host}` of the request: tokens and discovery documents echo the host the client
-/// used, so aliases and ports work.
-fn origin(headers: &HeaderMap) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
-    format!("https://{host}")
-}
-
-async fn openid_configuration(Path(tenant): Path<String>, headers: HeaderMap) -> Response {
-    let base = format!("{}/{tenant}", origin(&headers));
+async fn openid_configuration(
+    State(directory): State<Directory>,
+    Path(tenant): Path<String>,
+) -> Response {
+    // From the configured public URL, never from the request's Host.
+    let base = format!("{}/{tenant}", directory.public_url());
     Json(json!({
-        "issuer": format!("{base}/v2.0"),
+        "issuer": directory.issuer(&tenant),
         "authorization_endpoint": format!("{base}/oauth2/v2.0/authorize"),
         "token_endpoint": format!("{base}/oauth2/v2.0/token"),
         "jwks_uri": format!("{base}/discovery/v2.0/keys"),
@@ -125,9 +120,10 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
 async fn token(
     State(directory): State<Directory>,
     Path(tenant): Path<String>,
-    headers: HeaderMap,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
+    let address = peer.map(|Extension(ConnectInfo(addr))| addr.ip());
     let field = |name: &str| form.get(name).map(String::as_str).unwrap_or("");
     if field("grant_type") != "client_credentials" {
         return oauth_error(
@@ -160,7 +156,7 @@ async fn token(
         );
     }
     let principal = match directory
-        .authenticate_client(&tenant, field("client_id"), field("client_secret"))
+        .authenticate_client(&tenant, field("client_id"), field("client_secret"), address)
         .await
     {
         Ok(p) => p,
@@ -172,10 +168,22 @@ async fn token(
                 "try again",
             );
         }
+        Err(AuthError::Throttled(wait)) => {
+            let seconds = crate::error::retry_after_secs(&wait);
+            let mut response = oauth_error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "temporarily_unavailable",
+                &AuthError::Throttled(wait).to_string(),
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
+            return response;
+        }
+        // One answer for an unknown tenant, an unknown client id and a wrong secret.
         Err(e) => return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", &e.to_string()),
     };
-    let issuer = format!("{}/{tenant}/v2.0", origin(&headers));
-    match directory.issue_token(&principal, audience, &issuer) {
+    match directory.issue_token(&principal, audience) {
         Ok((access_token, expires_in)) => Json(json!({
             "token_type": "Bearer",
             "expires_in": expires_in,

@@ -22,7 +22,7 @@ const SEAL_AAD: &[u8] = b"atrest/token-signing-key";
 pub struct Claims {
     /// Resource the token is for, e.g. `https://vault.azure.net`.
     pub aud: String,
-    /// `https://{host}/{tenant}/v2.0`.
+    /// `{public_url}/{tenant}/v2.0`: this server's issuer for the tenant.
     pub iss: String,
     /// Subject: the principal's object id.
     pub sub: String,
@@ -49,6 +49,8 @@ pub struct TokenService {
     decoding: DecodingKey,
     x: String,
     y: String,
+    /// `{public_url}` of this server, without a trailing slash.
+    issuer_base: String,
     /// Tokens whose signature already verified, with their claims: an ES256 verification
     /// costs more than the rest of authenticating a request. A hit needs the exact token
     /// string, and its audience and dates are checked again on every use.
@@ -62,15 +64,21 @@ const VERIFIED_TOKENS: usize = 16_384;
 const LEEWAY: i64 = 60;
 
 impl TokenService {
-    /// Loads the signing key, creating and sealing one on first start.
-    pub async fn load_or_create(db: &Db, root: &SecretKey) -> Result<Self, Error> {
-        Self::load_or_create_in(&SqlDirectoryStore::new(db.clone()), root).await
+    /// Loads the signing key, creating and sealing one on first start. Tokens are issued by
+    /// (and must name as their issuer) `{issuer_base}/{tenant}/v2.0`.
+    pub async fn load_or_create(
+        db: &Db,
+        root: &SecretKey,
+        issuer_base: &str,
+    ) -> Result<Self, Error> {
+        Self::load_or_create_in(&SqlDirectoryStore::new(db.clone()), root, issuer_base).await
     }
 
     /// [`load_or_create`](Self::load_or_create) on the directory's store.
     pub(crate) async fn load_or_create_in(
         store: &dyn DirectoryStore,
         root: &SecretKey,
+        issuer_base: &str,
     ) -> Result<Self, Error> {
         let (kid, pkcs8) = match store.latest_signing_key().await? {
             Some(row) => {
@@ -91,10 +99,10 @@ impl TokenService {
                 (kid, pkcs8)
             }
         };
-        Self::from_pkcs8(kid, &pkcs8)
+        Self::from_pkcs8(kid, &pkcs8, issuer_base)
     }
 
-    fn from_pkcs8(kid: String, pkcs8: &[u8]) -> Result<Self, Error> {
+    fn from_pkcs8(kid: String, pkcs8: &[u8], issuer_base: &str) -> Result<Self, Error> {
         let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8)
             .map_err(|_| Error::SigningKey)?;
         let point = pair.public_key().as_ref();
@@ -107,18 +115,15 @@ impl TokenService {
             decoding,
             x,
             y,
+            issuer_base: issuer_base.trim_end_matches('/').to_owned(),
             verified: quick_cache::sync::Cache::new(VERIFIED_TOKENS),
         })
     }
 
     /// Issues a token for `principal` to call `audience`; returns it with its lifetime.
-    pub fn issue(
-        &self,
-        principal: &Principal,
-        audience: &str,
-        issuer: &str,
-    ) -> Result<(String, i64), Error> {
-        self.issue_at(principal, audience, issuer, unix_now())
+    pub fn issue(&self, principal: &Principal, audience: &str) -> Result<(String, i64), Error> {
+        let issuer = issuer(&self.issuer_base, &principal.tenant_id);
+        self.issue_at(principal, audience, &issuer, unix_now())
     }
 
     /// Issues a token as if it were `now` (unix seconds).
@@ -148,7 +153,8 @@ impl TokenService {
         Ok((token, TOKEN_LIFETIME_SECS))
     }
 
-    /// Checks signature, expiry and audience. Does not look the principal up.
+    /// Checks signature, expiry, audience and issuer (this server's, for the token's tenant).
+    /// Does not look the principal up.
     pub fn verify(&self, token: &str, audience: &str) -> Result<Claims, AuthError> {
         if let Some(claims) = self.verified.get(token) {
             let now = unix_now();
@@ -165,6 +171,12 @@ impl TokenService {
         let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
             .map(|data| data.claims)
             .map_err(|e| AuthError::Invalid(describe(&e)))?;
+        let expected = issuer(&self.issuer_base, &claims.tid);
+        if claims.iss != expected {
+            return Err(AuthError::Invalid(format!(
+                "the token's issuer (iss) is not this server's issuer for its tenant; expected '{expected}'"
+            )));
+        }
         self.verified.insert(token.to_owned(), claims.clone());
         Ok(claims)
     }
@@ -178,6 +190,11 @@ impl TokenService {
             }]
         })
     }
+}
+
+/// `{base}/{tenant}/v2.0`.
+pub(crate) fn issuer(base: &str, tenant_id: &str) -> String {
+    format!("{base}/{tenant_id}/v2.0")
 }
 
 fn describe(err: &jsonwebtoken::errors::Error) -> String {
@@ -200,7 +217,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = atrest_store::testing::fresh_database(dir.path()).await;
         let root = SecretKey::generate().unwrap();
-        let tokens = TokenService::load_or_create(&db, &root).await.unwrap();
+        let tokens = TokenService::load_or_create(&db, &root, "https://localhost")
+            .await
+            .unwrap();
         (dir, tokens)
     }
 
@@ -220,6 +239,7 @@ mod tests {
     async fn expired_and_future_tokens_are_refused_with_the_reason() {
         let (_dir, tokens) = service().await;
         let (aud, iss) = ("https://vault.azure.net", "https://localhost/tid/v2.0");
+        assert_eq!(iss, issuer("https://localhost", "tid"));
         let now = unix_now();
         let (fresh, _) = tokens.issue_at(&principal(), aud, iss, now).unwrap();
         assert_eq!(tokens.verify(&fresh, aud).unwrap().oid, "oid");
@@ -245,5 +265,34 @@ mod tests {
         assert!(tokens
             .verify(&fresh, "https://management.azure.com")
             .is_err());
+    }
+
+    #[tokio::test]
+    async fn tokens_name_this_server_as_issuer_and_others_are_refused() {
+        let (_dir, tokens) = service().await;
+        let aud = "https://vault.azure.net";
+        let (token, _) = tokens.issue(&principal(), aud).unwrap();
+        assert_eq!(
+            tokens.verify(&token, aud).unwrap().iss,
+            "https://localhost/tid/v2.0"
+        );
+        // Signed by this very key, but naming another issuer, or this issuer for another tenant.
+        for foreign in [
+            "https://evil.example/tid/v2.0",
+            "https://localhost/other-tenant/v2.0",
+            "https://localhost:8443/tid/v2.0",
+        ] {
+            let (forged, _) = tokens
+                .issue_at(&principal(), aud, foreign, unix_now())
+                .unwrap();
+            match tokens.verify(&forged, aud) {
+                Err(AuthError::Invalid(message)) => {
+                    assert!(message.contains("issuer"), "{message}")
+                }
+                other => panic!("a token of issuer {foreign} was accepted: {other:?}"),
+            }
+            // Not remembered as verified either.
+            assert!(tokens.verify(&forged, aud).is_err());
+        }
     }
 }

@@ -92,7 +92,8 @@ pub fn app(state: AppState, max_body_bytes: usize) -> Router {
 }
 
 /// HTTP/2 requests carry the host in the `:authority` pseudo-header, not in `Host`. Copy it
-/// into `Host` so every handler can echo the host the client used (key ids, token issuers).
+/// into `Host` so every handler can echo the host the client used (key ids). Token issuers
+/// and discovery documents never use it: they come from the configured public URL.
 async fn host_from_authority(mut req: axum::extract::Request) -> axum::extract::Request {
     if !req.headers().contains_key(axum::http::header::HOST) {
         if let Some(value) = req

@@ -37,6 +37,60 @@ pub struct RawConfig {
     /// Connection limits and timeouts.
     #[serde(default)]
     pub connections: RawConnectionLimits,
+    /// Public base URL (`https://host[:port]`): the token issuer and discovery documents are
+    /// built from it. Default: `https://localhost:{port}` on a loopback or unspecified listen
+    /// address, `https://{listen}` otherwise.
+    pub public_url: Option<String>,
+    /// Limits on failed sign-ins at the token endpoint.
+    #[serde(default)]
+    pub token_endpoint: RawTokenEndpointLimits,
+}
+
+/// The `[token_endpoint]` table as written; every field optional.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct RawTokenEndpointLimits {
+    /// Failed sign-ins allowed per client id (in a tenant) within `window_secs`.
+    pub failed_attempts_per_client: Option<u32>,
+    /// Failed sign-ins allowed per client IP address within `window_secs`.
+    pub failed_attempts_per_address: Option<u32>,
+    /// The window over which the allowances refill, in seconds.
+    pub window_secs: Option<u64>,
+    /// Client secret checks running at once.
+    pub concurrent_secret_checks: Option<usize>,
+}
+
+impl RawTokenEndpointLimits {
+    fn validate(self) -> Result<atrest_identity::TokenEndpointLimits, SettingsError> {
+        let defaults = atrest_identity::TokenEndpointLimits::default();
+        let positive = |name: &'static str, value: Option<u64>, default: u64| match value {
+            Some(0) => Err(SettingsError::Limit(name)),
+            Some(v) => Ok(v),
+            None => Ok(default),
+        };
+        Ok(atrest_identity::TokenEndpointLimits {
+            failures_per_client: positive(
+                "token_endpoint.failed_attempts_per_client",
+                self.failed_attempts_per_client.map(u64::from),
+                u64::from(defaults.failures_per_client),
+            )? as u32,
+            failures_per_address: positive(
+                "token_endpoint.failed_attempts_per_address",
+                self.failed_attempts_per_address.map(u64::from),
+                u64::from(defaults.failures_per_address),
+            )? as u32,
+            window: Duration::from_secs(positive(
+                "token_endpoint.window_secs",
+                self.window_secs,
+                defaults.window.as_secs(),
+            )?),
+            concurrent_secret_checks: positive(
+                "token_endpoint.concurrent_secret_checks",
+                self.concurrent_secret_checks.map(|v| v as u64),
+                defaults.concurrent_secret_checks as u64,
+            )? as usize,
+        })
+    }
 }
 
 /// The `[connections]` table as written; every field optional.
@@ -137,6 +191,10 @@ pub struct Settings {
     pub accounts: atrest_accounts::RawAccountsConfig,
     /// Connection limits and timeouts.
     pub connections: ConnectionLimits,
+    /// Public base URL without a trailing slash; `None`: derived from the bound address.
+    pub public_url: Option<String>,
+    /// Limits on failed sign-ins at the token endpoint.
+    pub token_endpoint: atrest_identity::TokenEndpointLimits,
 }
 
 /// A configuration value that cannot be used.
@@ -155,6 +213,9 @@ pub enum SettingsError {
     /// A limit is zero.
     #[error("{0} must be greater than 0")]
     Limit(&'static str),
+    /// The public URL is not `https://host[:port]`.
+    #[error("public_url '{0}' must be https://HOST or https://HOST:PORT, without a path")]
+    PublicUrl(String),
     /// The interval is out of range.
     #[error("key_check_interval_secs must be between 1 and 3600")]
     Interval,
@@ -215,6 +276,10 @@ impl Settings {
         if !(1..=3600).contains(&interval) {
             return Err(SettingsError::Interval);
         }
+        let public_url = raw
+            .public_url
+            .map(|url| validate_public_url(&url).ok_or(SettingsError::PublicUrl(url)))
+            .transpose()?;
         Ok(Self {
             data_dir: raw.data_dir.unwrap_or_else(|| PathBuf::from("atrest-data")),
             listen,
@@ -229,7 +294,39 @@ impl Settings {
             max_body_bytes: raw.max_body_bytes.unwrap_or(1024 * 1024),
             accounts: raw.accounts,
             connections: raw.connections.validate()?,
+            public_url,
+            token_endpoint: raw.token_endpoint.validate()?,
         })
+    }
+}
+
+/// `https://host[:port]` (a trailing slash is dropped); `None` when it is not that.
+fn validate_public_url(url: &str) -> Option<String> {
+    let authority = url.strip_prefix("https://")?.trim_end_matches('/');
+    let (host_ok, port) = match authority.strip_prefix('[') {
+        Some(bracketed) => {
+            let (v6, after) = bracketed.split_once(']')?;
+            let port = match after {
+                "" => None,
+                _ => Some(after.strip_prefix(':')?),
+            };
+            (v6.parse::<std::net::Ipv6Addr>().is_ok(), port)
+        }
+        None => match authority.split_once(':') {
+            Some((host, port)) => (valid_host(host), Some(port)),
+            None => (valid_host(authority), None),
+        },
+    };
+    let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|p| p > 0));
+    (host_ok && port_ok).then(|| format!("https://{}", authority.to_ascii_lowercase()))
+}
+
+/// The public URL when none is configured: what the startup banner shows.
+pub(crate) fn default_public_url(addr: std::net::SocketAddr) -> String {
+    if addr.ip().is_loopback() || addr.ip().is_unspecified() {
+        format!("https://localhost:{}", addr.port())
+    } else {
+        format!("https://{addr}")
     }
 }
 
@@ -288,5 +385,68 @@ mod tests {
             vec![("localhost".to_owned(), "demo".to_owned())]
         );
         assert!(toml::from_str::<RawConfig>("unknown = 1").is_err());
+    }
+
+    #[test]
+    fn public_url_and_token_endpoint_limits() {
+        let parse = |text: &str| Settings::from_raw(toml::from_str(text).unwrap());
+        let s = parse("").unwrap();
+        assert_eq!(s.public_url, None);
+        assert_eq!(
+            s.token_endpoint,
+            atrest_identity::TokenEndpointLimits::default()
+        );
+        let s = parse("public_url = \"https://Atrest.example.com:8443/\"").unwrap();
+        assert_eq!(
+            s.public_url.as_deref(),
+            Some("https://atrest.example.com:8443")
+        );
+        let s = parse("public_url = \"https://[::1]:8443\"").unwrap();
+        assert_eq!(s.public_url.as_deref(), Some("https://[::1]:8443"));
+        for bad in [
+            "http://atrest.example.com",
+            "https://atrest.example.com/path",
+            "https://",
+            "https://host:0",
+            "https://host:port",
+            "https://ho st",
+        ] {
+            assert!(
+                matches!(
+                    parse(&format!("public_url = \"{bad}\"")),
+                    Err(SettingsError::PublicUrl(_))
+                ),
+                "{bad}"
+            );
+        }
+        let s = parse(
+            "[token_endpoint]\nfailed_attempts_per_client = 3\nfailed_attempts_per_address = 7\nwindow_secs = 10\nconcurrent_secret_checks = 2\n",
+        )
+        .unwrap();
+        assert_eq!(
+            s.token_endpoint,
+            atrest_identity::TokenEndpointLimits {
+                failures_per_client: 3,
+                failures_per_address: 7,
+                window: Duration::from_secs(10),
+                concurrent_secret_checks: 2,
+            }
+        );
+        assert!(matches!(
+            parse("[token_endpoint]\nwindow_secs = 0\n"),
+            Err(SettingsError::Limit(_))
+        ));
+        assert_eq!(
+            default_public_url("127.0.0.1:8443".parse().unwrap()),
+            "https://localhost:8443"
+        );
+        assert_eq!(
+            default_public_url("0.0.0.0:8443".parse().unwrap()),
+            "https://localhost:8443"
+        );
+        assert_eq!(
+            default_public_url("10.0.0.5:443".parse().unwrap()),
+            "https://10.0.0.5:443"
+        );
     }
 }

@@ -86,7 +86,11 @@ pub(crate) async fn serve_tls(
         };
         let _ = tcp.set_nodelay(true);
         let acceptor = acceptor.clone();
-        let service = TowerToHyperService::new(app.clone());
+        // The client's address, for handlers that need it (the token endpoint's limits).
+        let service = TowerToHyperService::new(tower::Layer::layer(
+            &axum::Extension(axum::extract::ConnectInfo(peer)),
+            app.clone(),
+        ));
         let watcher = graceful.watcher();
         let builder = builder.clone();
         let idle_timeout = limits.idle_timeout;

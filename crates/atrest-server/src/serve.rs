@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use atrest_accounts::AccountsState;
-use atrest_identity::Directory;
+use atrest_identity::{Directory, DirectoryOptions};
 use atrest_store::{AuditLog, DatabaseLocation, Db};
 use aws_lc_rs::hkdf::{Salt, HKDF_SHA256};
 use std::time::Duration;
@@ -28,6 +28,8 @@ pub struct RunningServer {
     pub data: DataDir,
     /// The metadata database in use.
     pub database: DatabaseLocation,
+    /// The public base URL: tokens' issuer is `{public_url}/{tenant}/v2.0`.
+    pub public_url: String,
     /// Operator credentials, when this start created them.
     pub new_operator: Option<OperatorCredentials>,
     stop: watch::Sender<bool>,
@@ -106,7 +108,28 @@ pub async fn start(settings: Settings) -> Result<RunningServer, StartError> {
         &derive_subkey(root.expose_secret(), b"atrest/audit-key/v1")[..],
     )
     .await?;
-    let directory = Directory::open(db.clone(), &root).await?;
+    let listener =
+        std::net::TcpListener::bind(settings.listen).map_err(|source| StartError::Bind {
+            addr: settings.listen,
+            source,
+        })?;
+    listener
+        .set_nonblocking(true)
+        .map_err(StartError::DataDir)?;
+    let addr = listener.local_addr().map_err(StartError::DataDir)?;
+    let public_url = settings
+        .public_url
+        .clone()
+        .unwrap_or_else(|| crate::config::default_public_url(addr));
+    let directory = Directory::open_with(
+        db.clone(),
+        &root,
+        DirectoryOptions {
+            public_url: public_url.clone(),
+            token_endpoint: settings.token_endpoint.clone(),
+        },
+    )
+    .await?;
     let new_operator = match directory.bootstrap_operator().await? {
         Some(created) => {
             let creds = OperatorCredentials {
@@ -120,15 +143,6 @@ pub async fn start(settings: Settings) -> Result<RunningServer, StartError> {
         }
         None => None,
     };
-    let listener =
-        std::net::TcpListener::bind(settings.listen).map_err(|source| StartError::Bind {
-            addr: settings.listen,
-            source,
-        })?;
-    listener
-        .set_nonblocking(true)
-        .map_err(StartError::DataDir)?;
-    let addr = listener.local_addr().map_err(StartError::DataDir)?;
 
     let mut names = vec![
         "localhost".to_owned(),
@@ -190,6 +204,7 @@ pub async fn start(settings: Settings) -> Result<RunningServer, StartError> {
         addr,
         data,
         database: location,
+        public_url,
         new_operator,
         stop,
         task,

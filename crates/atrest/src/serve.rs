@@ -19,6 +19,10 @@ pub(crate) struct ServeArgs {
     /// Default: SQLite in the data directory.
     #[arg(long, env = "ATREST_DATABASE_URL")]
     database: Option<String>,
+    /// Public base URL, https://HOST[:PORT]: the token issuer and the discovery documents are
+    /// built from it. Default: https://localhost:PORT (loopback or 0.0.0.0), else https://LISTEN
+    #[arg(long, env = "ATREST_PUBLIC_URL")]
+    public_url: Option<String>,
     /// TOML configuration file (see docs/OPERATIONS.md for every setting).
     #[arg(long, env = "ATREST_CONFIG")]
     config: Option<PathBuf>,
@@ -48,6 +52,9 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(listen) = args.listen {
         raw.listen = Some(listen);
     }
+    if let Some(public_url) = args.public_url {
+        raw.public_url = Some(public_url);
+    }
     for alias in &args.vault_aliases {
         let (host, vault) = alias.split_once('=').with_context(|| {
             format!("--vault-alias '{alias}': expected HOST=VAULT, e.g. localhost=demo")
@@ -72,6 +79,7 @@ fn print_banner(server: &RunningServer) {
     println!("atrest is serving at {url}");
     println!("  data dir:  {}", server.data.path().display());
     println!("  database:  {}", server.database.redacted());
+    println!("  issuer:    {}/{{tenant}}/v2.0", server.public_url);
     println!("  CA cert:   {}", ca.display());
     println!("             trust it with REQUESTS_CA_BUNDLE={0} (Python), NODE_EXTRA_CA_CERTS={0} (Node), curl --cacert {0}", ca.display());
     match &server.new_operator {

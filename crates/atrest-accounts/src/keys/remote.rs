@@ -83,10 +83,11 @@ impl RemoteProvider {
         url: String,
         body: Option<Value>,
     ) -> Result<Value, ProviderError> {
-        let issuer = format!("https://{}/{}/v2.0", self.config.host, identity.tenant_id);
+        // Issued by this server's directory, so with its issuer (the configured public URL),
+        // whatever host the remote vault has.
         let (token, _) = self
             .directory
-            .issue_token(identity, VAULT_AUDIENCE, &issuer)
+            .issue_token(identity, VAULT_AUDIENCE)
             .map_err(|_| ProviderError::Transient("cannot mint a token".into()))?;
         let token = Zeroizing::new(token);
         let request = match body {

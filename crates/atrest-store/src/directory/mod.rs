@@ -250,6 +250,9 @@ pub trait DirectoryStore: Send + Sync + std::fmt::Debug {
         client_id: &str,
     ) -> Result<Option<PrincipalCredentialsRow>, Error>;
 
+    /// Replaces a principal's secret hash (a re-hash of the same secret in a newer format).
+    async fn set_secret_hash(&self, object_id: &str, secret_hash: &str) -> Result<bool, Error>;
+
     /// Enables or disables a principal other than the operator.
     async fn set_principal_enabled(&self, object_id: &str, enabled: bool) -> Result<bool, Error>;
 

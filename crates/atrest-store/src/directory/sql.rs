@@ -345,6 +345,15 @@ impl DirectoryStore for SqlDirectoryStore {
         .transpose()
     }
 
+    async fn set_secret_hash(&self, object_id: &str, secret_hash: &str) -> Result<bool, Error> {
+        let done = sqlx::query("UPDATE principals SET secret_hash = $1 WHERE object_id = $2")
+            .bind(secret_hash)
+            .bind(object_id)
+            .execute(self.db.pool())
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
     async fn set_principal_enabled(&self, object_id: &str, enabled: bool) -> Result<bool, Error> {
         let done = sqlx::query(
             "UPDATE principals SET enabled = $1 WHERE object_id = $2 AND kind != 'operator'",
