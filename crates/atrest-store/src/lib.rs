@@ -5,10 +5,12 @@
 //! set of portable SQL. Schema changes are the numbered files in `migrations/sqlite` and
 //! `migrations/postgres`, kept in step and applied at open. This crate holds no business rules.
 
+pub mod accounts;
 mod audit;
 mod db;
 mod error;
 mod flag;
+pub mod platform_keys;
 mod row_cache;
 pub mod testing;
 
