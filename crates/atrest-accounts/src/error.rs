@@ -327,12 +327,6 @@ impl Error {
     }
 }
 
-impl From<sqlx::Error> for Error {
-    fn from(err: sqlx::Error) -> Self {
-        Self::internal(err)
-    }
-}
-
 impl From<atrest_store::Error> for Error {
     fn from(err: atrest_store::Error) -> Self {
         Self::internal(err)

@@ -7,12 +7,14 @@
 //!
 //! Blob stores (local files, Azure Blob, S3) are configured and written through [`blob`].
 
+pub mod accounts;
 mod audit;
 pub mod blob;
 mod db;
 pub mod directory;
 mod error;
 mod flag;
+pub mod platform_keys;
 mod row_cache;
 pub mod testing;
 pub mod vault;

@@ -50,7 +50,7 @@ impl Accounts {
         name: &str,
         caller: &DataCaller,
     ) -> Result<Account, Error> {
-        let found = repo::by_name(self.pool(), name).await?;
+        let found = repo::by_name(self.store(), name).await?;
         let denied = || {
             Error::Unauthenticated(format!(
                 "Access denied due to invalid subscription key or wrong API endpoint for account '{name}'. Use a key from listKeys or a token for https://cognitiveservices.azure.com from a Contributor."
@@ -109,7 +109,7 @@ impl Accounts {
                     return Err(self.unavailable(account, o.since));
                 }
                 _ if attempt == 1 => {
-                    let fresh = repo::by_id(self.pool(), &account.id).await?;
+                    let fresh = repo::by_id(self.store(), &account.id).await?;
                     return Err(match fresh {
                         Some(a) if a.key_state == KeyState::KeyInaccessible => {
                             self.inaccessible(&a)

@@ -10,7 +10,6 @@ use super::spec::ApiKeys;
 use super::Accounts;
 use crate::error::Error;
 use crate::model::Account;
-use crate::repo;
 
 impl Accounts {
     /// The two data-plane keys.
@@ -30,7 +29,7 @@ impl Accounts {
         )
         .await?;
         let account = self.account_in_group(sub, group, name).await?;
-        let (h1, h2) = repo::key_hashes(self.pool(), &account.id).await?;
+        let (h1, h2) = self.store().key_hashes(&account.id).await?;
         Ok(ApiKeys {
             key1: self.key_from_hash(&h1)?,
             key2: self.key_from_hash(&h2)?,
@@ -57,8 +56,16 @@ impl Accounts {
         let account = self.account_in_group(sub, group, name).await?;
         let fresh = self.new_key_hash()?;
         match which.to_ascii_lowercase().as_str() {
-            "key1" => repo::set_key_hashes(self.pool(), &account.id, Some(&fresh), None).await?,
-            "key2" => repo::set_key_hashes(self.pool(), &account.id, None, Some(&fresh)).await?,
+            "key1" => {
+                self.store()
+                    .set_key_hashes(&account.id, Some(&fresh), None)
+                    .await?
+            }
+            "key2" => {
+                self.store()
+                    .set_key_hashes(&account.id, None, Some(&fresh))
+                    .await?
+            }
             _ => return Err(Error::BadRequest("keyName must be Key1 or Key2".into())),
         }
         self.audit(
@@ -78,7 +85,7 @@ impl Accounts {
         account: &Account,
         presented: &str,
     ) -> Result<bool, Error> {
-        let (h1, h2) = repo::key_hashes(self.pool(), &account.id).await?;
+        let (h1, h2) = self.store().key_hashes(&account.id).await?;
         let hash = hex::encode(digest::digest(&digest::SHA256, presented.as_bytes()));
         let mut ok = false;
         for stored in [h1, h2] {

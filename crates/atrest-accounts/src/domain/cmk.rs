@@ -43,7 +43,7 @@ impl Accounts {
                     // The identity changed under a CMK account: find out now what it may do.
                     let _ = self.revalidate(&updated.id).await;
                 }
-                Ok(repo::by_id(self.pool(), &updated.id)
+                Ok(repo::by_id(self.store(), &updated.id)
                     .await?
                     .unwrap_or(updated))
             }
@@ -146,10 +146,18 @@ impl Accounts {
         }
         next.updated = self.now().max(account.updated + 1);
         let mut tx = self.inner.db.begin_write().await?;
-        if !repo::save(&mut tx, &next, account.updated, wrapped.as_ref()).await? {
+        if !repo::save(
+            self.store(),
+            &mut tx,
+            &next,
+            account.updated,
+            wrapped.as_ref(),
+        )
+        .await?
+        {
             return Err(Error::Concurrent(account.name.clone()));
         }
-        tx.commit().await?;
+        repo::commit(tx).await?;
         Ok((next, retired, encryption_changed))
     }
 
@@ -177,9 +185,9 @@ impl Accounts {
             return Ok((
                 Encryption::Platform,
                 Some(Wrapped {
-                    bytes,
+                    wrapped_ak: bytes,
                     mmk_version: Some(version),
-                    cmk_version: None,
+                    cmk_wrapped_version: None,
                 }),
             ));
         }
@@ -213,9 +221,9 @@ impl Accounts {
         Ok((
             Encryption::Customer(settings),
             Some(Wrapped {
-                bytes,
+                wrapped_ak: bytes,
                 mmk_version: None,
-                cmk_version: Some(info.version),
+                cmk_wrapped_version: Some(info.version),
             }),
         ))
     }

@@ -37,7 +37,7 @@ impl Accounts {
                 scope(sub, group, name),
             )
             .await?;
-        if let Some(existing) = repo::by_name(self.pool(), name).await? {
+        if let Some(existing) = repo::by_name(self.store(), name).await? {
             if !existing.subscription_id.eq_ignore_ascii_case(sub)
                 || !existing.resource_group.eq_ignore_ascii_case(group)
             {
@@ -133,9 +133,9 @@ impl Accounts {
         let (version, bytes) = self.inner.ring.wrap(&ak, &account.id)?;
         account.mmk_version = Some(version);
         let wrapped = Wrapped {
-            bytes,
+            wrapped_ak: bytes,
             mmk_version: Some(version),
-            cmk_version: None,
+            cmk_wrapped_version: None,
         };
         if spec.identity == Some(IdentityType::SystemAssigned) {
             let mi = self
@@ -148,8 +148,8 @@ impl Accounts {
         let (h1, h2) = (self.new_key_hash()?, self.new_key_hash()?);
         let inserted = async {
             let mut tx = self.inner.db.begin_write().await?;
-            repo::insert(&mut tx, &account, &wrapped, (&h1, &h2)).await?;
-            tx.commit().await?;
+            repo::insert(self.store(), &mut tx, &account, &wrapped, (&h1, &h2)).await?;
+            repo::commit(tx).await?;
             Ok::<(), Error>(())
         }
         .await;
@@ -157,7 +157,7 @@ impl Accounts {
             if let Some((oid, _)) = &account.identity {
                 let _ = self.inner.directory.delete_managed_identity(oid).await;
             }
-            return Err(if repo::by_name(self.pool(), name).await?.is_some() {
+            return Err(if repo::by_name(self.store(), name).await?.is_some() {
                 Error::Conflict {
                     what: "account name",
                     name: name.to_owned(),
@@ -206,7 +206,7 @@ impl Accounts {
             scope(sub, group, ""),
         )
         .await?;
-        repo::in_group(self.pool(), sub, group).await
+        repo::in_group(self.store(), sub, group).await
     }
 
     /// Updates an account.
@@ -250,22 +250,15 @@ impl Accounts {
         let Ok(account) = self.account_in_group(sub, group, name).await else {
             return Ok(false);
         };
-        let blob_keys: Vec<(String,)> =
-            sqlx::query_as("SELECT blob_key FROM account_objects WHERE account_id = $1")
-                .bind(&account.id)
-                .fetch_all(self.pool())
-                .await?;
+        let blob_keys = self.store().object_blob_keys(&account.id).await?;
         // Overwrite the wrapped key before deleting the row (and on SQLite zero the freed
         // pages): the account key cannot be recovered from the database afterwards.
         let mut tx = self.inner.db.begin_write().await?;
-        self.inner
-            .db
-            .scrub_and_delete(&mut tx, "accounts", "wrapped_ak", &account.id)
-            .await?;
-        tx.commit().await?;
+        self.store().shred_account(&mut tx, &account.id).await?;
+        repo::commit(tx).await?;
         self.inner.cache.forget(&account.id);
         self.undeploy_all(&account.id).await;
-        for (key,) in blob_keys {
+        for key in blob_keys {
             let _ = self.inner.blobs.delete(&account, &key).await;
         }
         if let Some((oid, _)) = &account.identity {
@@ -304,7 +297,7 @@ impl Accounts {
         group: &str,
         name: &str,
     ) -> Result<Account, Error> {
-        repo::by_name(self.pool(), name)
+        repo::by_name(self.store(), name)
             .await?
             .filter(|a| {
                 a.subscription_id.eq_ignore_ascii_case(sub)

@@ -24,6 +24,8 @@ use std::sync::{Arc, Mutex};
 
 use atrest_crypto::SecretKey;
 use atrest_identity::{Directory, Principal, Role};
+use atrest_store::accounts::{AccountStore, SqlAccountStore};
+use atrest_store::platform_keys::SqlPlatformKeyStore;
 use atrest_store::{unix_now, AuditLog, AuditRecord, Db};
 use atrest_vault::Vaults;
 
@@ -52,7 +54,10 @@ pub struct Accounts {
 }
 
 struct Inner {
+    /// Begins the units of work.
     db: Db,
+    /// Accounts and their data.
+    store: Arc<dyn AccountStore>,
     audit: AuditLog,
     directory: Directory,
     ring: PlatformKeys,
@@ -94,7 +99,14 @@ impl Accounts {
     /// Opens the service: loads the key ring and builds the key providers.
     pub async fn open(deps: AccountsDeps) -> Result<Self, Error> {
         let infrastructure = layers::infrastructure_key(&deps.root);
-        let ring = PlatformKeys::load(deps.db.clone(), deps.root).await?;
+        let store: Arc<dyn AccountStore> = Arc::new(SqlAccountStore::new(deps.db.clone()));
+        let ring = PlatformKeys::load(
+            deps.db.clone(),
+            Arc::new(SqlPlatformKeyStore::new(deps.db.clone())),
+            store.clone(),
+            deps.root,
+        )
+        .await?;
         let mut remotes = Vec::new();
         for remote in &deps.config.remote_vaults {
             let ca_path = remote
@@ -117,6 +129,7 @@ impl Accounts {
         Ok(Self {
             inner: Arc::new(Inner {
                 db: deps.db,
+                store,
                 audit: deps.audit,
                 directory: deps.directory,
                 ring,
@@ -178,8 +191,8 @@ impl Accounts {
         Ok((version, self.inner.ring.pending_rewraps().await?))
     }
 
-    fn pool(&self) -> &sqlx::AnyPool {
-        self.inner.db.pool()
+    fn store(&self) -> &dyn AccountStore {
+        &*self.inner.store
     }
 
     fn now(&self) -> i64 {

@@ -8,16 +8,17 @@ use std::sync::{Arc, Mutex};
 
 use atrest_crypto::stream::{self, DecryptStream, EncryptStream, Header, ObjectLayout};
 use atrest_crypto::SecretKey;
+use atrest_store::accounts::AccountObjectRow;
 use aws_lc_rs::digest;
 use bytes::Bytes;
 use futures_util::stream::BoxStream;
 use futures_util::{Stream, StreamExt};
-use sqlx::Row;
 
 use super::sealing::{context, key_ref, name_index, open_small, seal_small};
 use super::{Accounts, DataCaller};
 use crate::error::Error;
 use crate::model::Account;
+use crate::repo::commit;
 
 /// A stored object's metadata, names decrypted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,15 +151,11 @@ impl Accounts {
         kind: &str,
         name: &str,
     ) -> Result<Option<ObjectRow>, Error> {
-        let row = sqlx::query(
-            "SELECT * FROM account_objects WHERE account_id = $1 AND kind = $2 AND name_index = $3",
-        )
-        .bind(&account.id)
-        .bind(kind)
-        .bind(name_index(ak, kind, name))
-        .fetch_optional(self.pool())
-        .await?;
-        row.map(|r| self.object_from_row(account, ak, &r))
+        let row = self
+            .store()
+            .object_by_index(&account.id, kind, &name_index(ak, kind, name))
+            .await?;
+        row.map(|r| self.object_from_row(account, ak, r))
             .transpose()
     }
 
@@ -169,14 +166,8 @@ impl Accounts {
         ak: &SecretKey,
         kind: &str,
     ) -> Result<Vec<ObjectRow>, Error> {
-        let rows = sqlx::query(
-            "SELECT * FROM account_objects WHERE account_id = $1 AND kind = $2 ORDER BY created, id",
-        )
-        .bind(&account.id)
-        .bind(kind)
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter()
+        let rows = self.store().objects_of_kind(&account.id, kind).await?;
+        rows.into_iter()
             .map(|r| self.object_from_row(account, ak, r))
             .collect()
     }
@@ -185,25 +176,23 @@ impl Accounts {
         &self,
         account: &Account,
         ak: &SecretKey,
-        row: &sqlx::any::AnyRow,
+        row: AccountObjectRow,
     ) -> Result<ObjectRow, Error> {
-        let id: String = row.try_get("id")?;
-        let sealed: Vec<u8> = row.try_get("name_sealed")?;
-        let name = String::from_utf8(open_small(ak, account, &id, "name", &sealed)?)
+        let name = String::from_utf8(open_small(ak, account, &row.id, "name", &row.name_sealed)?)
             .map_err(Error::internal)?;
-        let meta: Option<Vec<u8>> = row.try_get("meta")?;
-        let meta = meta
-            .map(|m| open_small(ak, account, &id, "meta", &m))
+        let meta = row
+            .meta
+            .map(|m| open_small(ak, account, &row.id, "meta", &m))
             .transpose()?;
         Ok(ObjectRow {
-            id,
+            id: row.id,
             name,
-            blob_key: row.try_get("blob_key")?,
-            size: row.try_get::<i64, _>("size")? as u64,
-            stored_size: row.try_get::<i64, _>("stored_size")? as u64,
-            sha256: row.try_get("sha256")?,
+            blob_key: row.blob_key,
+            size: row.size as u64,
+            stored_size: row.stored_size as u64,
+            sha256: row.sha256,
             meta,
-            created: row.try_get("created")?,
+            created: row.created,
         })
     }
 
@@ -222,32 +211,27 @@ impl Accounts {
             .as_ref()
             .map(|m| seal_small(ak, account, &row.id, "meta", m))
             .transpose()?;
+        let stored = AccountObjectRow {
+            account_id: account.id.clone(),
+            id: row.id.clone(),
+            kind: kind.to_owned(),
+            name_index: index,
+            name_sealed,
+            blob_key: row.blob_key.clone(),
+            size: row.size as i64,
+            stored_size: row.stored_size as i64,
+            sha256: row.sha256.clone(),
+            meta,
+            created: row.created,
+        };
         let mut tx = self.inner.db.begin_write().await?;
-        let old: Option<(String,)> = sqlx::query_as("DELETE FROM account_objects WHERE account_id = $1 AND kind = $2 AND name_index = $3 RETURNING blob_key")
-            .bind(&account.id)
-            .bind(kind)
-            .bind(&index)
-            .fetch_optional(&mut *tx)
+        let old = self
+            .store()
+            .delete_object(&mut tx, &account.id, kind, &stored.name_index)
             .await?;
-        sqlx::query(
-            "INSERT INTO account_objects (account_id, id, kind, name_index, name_sealed, blob_key, size, stored_size, sha256, meta, created) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(&account.id)
-        .bind(&row.id)
-        .bind(kind)
-        .bind(index)
-        .bind(name_sealed)
-        .bind(&row.blob_key)
-        .bind(row.size as i64)
-        .bind(row.stored_size as i64)
-        .bind(&row.sha256)
-        .bind(meta)
-        .bind(row.created)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        if let Some((blob,)) = old {
+        self.store().insert_object(&mut tx, &stored).await?;
+        commit(tx).await?;
+        if let Some(blob) = old {
             let _ = self.inner.blobs.delete(account, &blob).await;
         }
         Ok(())
@@ -282,13 +266,13 @@ impl Accounts {
         kind: &str,
         name: &str,
     ) -> Result<bool, Error> {
-        let old: Option<(String,)> = sqlx::query_as("DELETE FROM account_objects WHERE account_id = $1 AND kind = $2 AND name_index = $3 RETURNING blob_key")
-            .bind(&account.id)
-            .bind(kind)
-            .bind(name_index(ak, kind, name))
-            .fetch_optional(self.pool())
+        let mut tx = self.inner.db.begin_write().await?;
+        let old = self
+            .store()
+            .delete_object(&mut tx, &account.id, kind, &name_index(ak, kind, name))
             .await?;
-        if let Some((blob,)) = &old {
+        commit(tx).await?;
+        if let Some(blob) = &old {
             self.inner.blobs.delete(account, blob).await?;
         }
         Ok(old.is_some())
@@ -297,25 +281,13 @@ impl Accounts {
     /// `onKeyLoss: delete`: removes every stored object and blocklist item of the account.
     pub(super) async fn delete_account_data(&self, account: &Account) -> Result<(), Error> {
         let mut tx = self.inner.db.begin_write().await?;
-        let blobs: Vec<(String,)> =
-            sqlx::query_as("DELETE FROM account_objects WHERE account_id = $1 RETURNING blob_key")
-                .bind(&account.id)
-                .fetch_all(&mut *tx)
-                .await?;
-        for table in ["blocklist_items", "deployments"] {
-            sqlx::query(&format!("DELETE FROM {table} WHERE account_id = $1"))
-                .bind(&account.id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        sqlx::query("UPDATE accounts SET data_deleted_at = $1 WHERE id = $2")
-            .bind(self.now())
-            .bind(&account.id)
-            .execute(&mut *tx)
+        let blobs = self
+            .store()
+            .delete_account_data(&mut tx, &account.id, self.now())
             .await?;
-        tx.commit().await?;
+        commit(tx).await?;
         let store = &self.inner.blobs;
-        for (blob,) in &blobs {
+        for blob in &blobs {
             let _ = store.delete(account, blob).await;
         }
         self.audit_system(

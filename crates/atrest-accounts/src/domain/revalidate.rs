@@ -39,17 +39,17 @@ impl Accounts {
             map.entry(account_id.to_owned()).or_default().clone()
         };
         let _guard = lock.lock().await;
-        let Some(account) = repo::by_id(self.pool(), account_id).await? else {
+        let Some(account) = repo::by_id(self.store(), account_id).await? else {
             self.inner.cache.forget(account_id);
             return Ok(());
         };
-        let wrapped = repo::wrapped(self.pool(), account_id).await?;
+        let wrapped = self.store().wrapped_key(account_id).await?;
         let check = match account.mmk_version {
             Some(version) if account.cmk().is_none() => {
                 let key = self
                     .inner
                     .ring
-                    .unwrap(version, &wrapped.bytes, &account.id)?;
+                    .unwrap(version, &wrapped.wrapped_ak, &account.id)?;
                 Check::Usable {
                     key,
                     rewrapped: None,
@@ -133,7 +133,7 @@ impl Accounts {
         let warning = info.exp.and_then(|exp| expiry_warning(exp, self.now()));
         let wrapped_version = account.cmk_wrapped_version.clone().unwrap_or_default();
         key.version = Some(wrapped_version);
-        let ak = match provider.unwrap(&identity, &key, &wrapped.bytes).await {
+        let ak = match provider.unwrap(&identity, &key, &wrapped.wrapped_ak).await {
             Ok(ak) => ak,
             Err(e) => return Ok(revoked(e)),
         };
@@ -146,9 +146,9 @@ impl Accounts {
             match provider.wrap(&identity, &key, &ak).await {
                 Ok(bytes) => {
                     rewrapped = Some(Wrapped {
-                        bytes,
+                        wrapped_ak: bytes,
                         mmk_version: None,
-                        cmk_version: Some(info.version.clone()),
+                        cmk_wrapped_version: Some(info.version.clone()),
                     })
                 }
                 Err(e) => return Ok(revoked(e)),
@@ -184,14 +184,22 @@ impl Accounts {
                 next.cmk_principal = principal;
             }
             if let Some(w) = &rewrapped {
-                next.cmk_wrapped_version = w.cmk_version.clone();
+                next.cmk_wrapped_version = w.cmk_wrapped_version.clone();
             }
             next.updated = self.now().max(account.updated + 1);
             let mut tx = self.inner.db.begin_write().await?;
-            if !repo::save(&mut tx, &next, account.updated, rewrapped.as_ref()).await? {
+            if !repo::save(
+                self.store(),
+                &mut tx,
+                &next,
+                account.updated,
+                rewrapped.as_ref(),
+            )
+            .await?
+            {
                 return Ok(()); // changed meanwhile; the next check sees the new row
             }
-            tx.commit().await?;
+            repo::commit(tx).await?;
             if restored {
                 self.audit_system(
                     "",
@@ -204,7 +212,7 @@ impl Accounts {
             if let Some(w) = &rewrapped {
                 let detail = format!(
                     "account key rewrapped under new key version {}",
-                    w.cmk_version.as_deref().unwrap_or("")
+                    w.cmk_wrapped_version.as_deref().unwrap_or("")
                 );
                 self.audit_system("", Some(&next), "KeyVersionFollowed", &detail)
                     .await?;
@@ -230,8 +238,8 @@ impl Accounts {
         next.key_state_reason = Some(reason.clone());
         next.updated = self.now().max(account.updated + 1);
         let mut tx = self.inner.db.begin_write().await?;
-        if repo::save(&mut tx, &next, account.updated, None).await? {
-            tx.commit().await?;
+        if repo::save(self.store(), &mut tx, &next, account.updated, None).await? {
+            repo::commit(tx).await?;
             self.audit_system("", Some(&next), "KeyInaccessible", &reason)
                 .await?;
         }
@@ -241,7 +249,7 @@ impl Accounts {
     /// Revalidates every account on customer-managed keys, applies `onKeyLoss: delete` after
     /// its grace period, and finishes any platform-key rewrap. Run every `key_check_interval`.
     pub async fn check_all(&self) -> Result<(), Error> {
-        for id in repo::cmk_ids(self.pool(), None, None).await? {
+        for id in repo::cmk_ids(self.store(), None, None).await? {
             if let Err(e) = self.revalidate(&id).await {
                 tracing::error!(error = %e, "revalidation failed");
             }
@@ -253,16 +261,12 @@ impl Accounts {
 
     async fn delete_lost_data(&self) -> Result<(), Error> {
         let grace = self.inner.config.key_loss_grace.as_secs() as i64;
-        let ids: Vec<(String,)> = sqlx::query_as(
-            "SELECT id FROM accounts WHERE key_state = 'KeyInaccessible' AND on_key_loss = $1 \
-             AND data_deleted_at IS NULL AND key_state_since <= $2",
-        )
-        .bind(OnKeyLoss::Delete.as_str())
-        .bind(self.now() - grace)
-        .fetch_all(self.pool())
-        .await?;
-        for (id,) in ids {
-            if let Some(account) = repo::by_id(self.pool(), &id).await? {
+        let ids = self
+            .store()
+            .inaccessible_account_ids(OnKeyLoss::Delete.as_str(), self.now() - grace)
+            .await?;
+        for id in ids {
+            if let Some(account) = repo::by_id(self.store(), &id).await? {
                 self.delete_account_data(&account).await?;
             }
         }
@@ -291,9 +295,9 @@ impl Accounts {
                 loop {
                     let ids = match events.recv().await {
                         Ok(event) => {
-                            repo::cmk_ids(this.pool(), Some(&event.vault_name), None).await
+                            repo::cmk_ids(this.store(), Some(&event.vault_name), None).await
                         }
-                        Err(RecvError::Lagged(_)) => repo::cmk_ids(this.pool(), None, None).await,
+                        Err(RecvError::Lagged(_)) => repo::cmk_ids(this.store(), None, None).await,
                         Err(RecvError::Closed) => return,
                     };
                     this.revalidate_spawned(ids);
@@ -306,9 +310,9 @@ impl Accounts {
             loop {
                 let ids = match directory.recv().await {
                     Ok(atrest_identity::DirectoryEvent::PrincipalDisabled { object_id }) => {
-                        repo::cmk_ids(this.pool(), None, Some(&object_id)).await
+                        repo::cmk_ids(this.store(), None, Some(&object_id)).await
                     }
-                    Err(RecvError::Lagged(_)) => repo::cmk_ids(this.pool(), None, None).await,
+                    Err(RecvError::Lagged(_)) => repo::cmk_ids(this.store(), None, None).await,
                     Err(RecvError::Closed) => return,
                 };
                 this.revalidate_spawned(ids);

@@ -2,13 +2,14 @@
 //! under the account key; text screening against them.
 
 use atrest_crypto::SecretKey;
-use sqlx::Row;
+use atrest_store::accounts::{BlocklistItemRow, BlocklistRow};
 
 use super::sealing::{open_small, seal_small};
 use super::{Accounts, DataCaller};
 use crate::error::Error;
 use crate::keys::ring::blocklist_context;
 use crate::model::{valid_child_name, Account};
+use crate::repo::commit;
 
 /// A blocklist item.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,13 +57,14 @@ impl Accounts {
             .inner
             .ring
             .seal_meta(&blocklist_context(&account.id, &index), name.as_bytes())?;
-        sqlx::query("INSERT INTO blocklists (account_id, name_index, name_sealed, mmk_version, created) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING")
-            .bind(&account.id)
-            .bind(&index)
-            .bind(sealed)
-            .bind(version)
-            .bind(self.now())
-            .execute(self.pool())
+        self.store()
+            .insert_blocklist(&BlocklistRow {
+                account_id: account.id.clone(),
+                name_index: index,
+                name_sealed: sealed,
+                mmk_version: version,
+                created: self.now(),
+            })
             .await?;
         Ok(())
     }
@@ -74,18 +76,13 @@ impl Accounts {
         caller: &DataCaller,
     ) -> Result<Vec<String>, Error> {
         let account = self.authorize_data(account, caller).await?;
-        let rows = sqlx::query("SELECT name_index, name_sealed, mmk_version FROM blocklists WHERE account_id = $1 ORDER BY created")
-            .bind(&account.id)
-            .fetch_all(self.pool())
-            .await?;
+        let rows = self.store().blocklists(&account.id).await?;
         let mut names = Vec::new();
         for row in rows {
-            let index: String = row.try_get("name_index")?;
-            let sealed: Vec<u8> = row.try_get("name_sealed")?;
             let plain = self.inner.ring.open_meta(
-                row.try_get("mmk_version")?,
-                &blocklist_context(&account.id, &index),
-                &sealed,
+                row.mmk_version,
+                &blocklist_context(&account.id, &row.name_index),
+                &row.name_sealed,
             )?;
             names.push(String::from_utf8(plain).map_err(Error::internal)?);
         }
@@ -102,18 +99,12 @@ impl Accounts {
         let account = self.authorize_data(account, caller).await?;
         let index = self.list_index(&account, name);
         let mut tx = self.inner.db.begin_write().await?;
-        sqlx::query("DELETE FROM blocklist_items WHERE account_id = $1 AND blocklist = $2")
-            .bind(&account.id)
-            .bind(&index)
-            .execute(&mut *tx)
+        let existed = self
+            .store()
+            .delete_blocklist(&mut tx, &account.id, &index)
             .await?;
-        let done = sqlx::query("DELETE FROM blocklists WHERE account_id = $1 AND name_index = $2")
-            .bind(&account.id)
-            .bind(&index)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        if done.rows_affected() == 0 {
+        commit(tx).await?;
+        if !existed {
             return Err(Error::NotFound {
                 what: "blocklist",
                 name: name.to_owned(),
@@ -147,20 +138,20 @@ impl Accounts {
         for text in texts {
             let id = uuid::Uuid::new_v4().to_string();
             let sealed = seal_small(&ak, &account, &id, "blocklist-item", text.as_bytes())?;
-            sqlx::query("INSERT INTO blocklist_items (account_id, blocklist, id, text_sealed, created) VALUES ($1, $2, $3, $4, $5)")
-                .bind(&account.id)
-                .bind(&index)
-                .bind(&id)
-                .bind(sealed)
-                .bind(self.now())
-                .execute(&mut *tx)
-                .await?;
+            let item = BlocklistItemRow {
+                account_id: account.id.clone(),
+                blocklist: index.clone(),
+                id: id.clone(),
+                text_sealed: sealed,
+                created: self.now(),
+            };
+            self.store().insert_blocklist_item(&mut tx, &item).await?;
             items.push(BlocklistItem {
                 id,
                 text: text.clone(),
             });
         }
-        tx.commit().await?;
+        commit(tx).await?;
         Ok(items)
     }
 
@@ -204,14 +195,8 @@ impl Accounts {
 
     async fn existing_list(&self, account: &Account, name: &str) -> Result<String, Error> {
         let index = self.list_index(account, name);
-        let found: Option<(String,)> = sqlx::query_as(
-            "SELECT name_index FROM blocklists WHERE account_id = $1 AND name_index = $2",
-        )
-        .bind(&account.id)
-        .bind(&index)
-        .fetch_optional(self.pool())
-        .await?;
-        found.map(|_| index).ok_or_else(|| Error::NotFound {
+        let found = self.store().blocklist_exists(&account.id, &index).await?;
+        found.then_some(index).ok_or_else(|| Error::NotFound {
             what: "blocklist",
             name: name.to_owned(),
         })
@@ -223,17 +208,12 @@ impl Accounts {
         ak: &SecretKey,
         index: &str,
     ) -> Result<Vec<BlocklistItem>, Error> {
-        let rows: Vec<(String, Vec<u8>)> = sqlx::query_as("SELECT id, text_sealed FROM blocklist_items WHERE account_id = $1 AND blocklist = $2 ORDER BY created, id")
-            .bind(&account.id)
-            .bind(index)
-            .fetch_all(self.pool())
-            .await?;
+        let rows = self.store().blocklist_items(&account.id, index).await?;
         rows.into_iter()
-            .map(|(id, sealed)| {
-                let text =
-                    String::from_utf8(open_small(ak, account, &id, "blocklist-item", &sealed)?)
-                        .map_err(Error::internal)?;
-                Ok(BlocklistItem { id, text })
+            .map(|row| {
+                let sealed = open_small(ak, account, &row.id, "blocklist-item", &row.text_sealed)?;
+                let text = String::from_utf8(sealed).map_err(Error::internal)?;
+                Ok(BlocklistItem { id: row.id, text })
             })
             .collect()
     }

@@ -43,16 +43,9 @@ impl Accounts {
                 account.name, account.kind
             )));
         }
-        sqlx::query(
-            "INSERT INTO speech_endpoints (account_id, name, logging, created) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (account_id, name) DO UPDATE SET logging = excluded.logging",
-        )
-        .bind(&account.id)
-        .bind(endpoint)
-        .bind(atrest_store::SqlBool::from(logging))
-        .bind(self.now())
-        .execute(self.pool())
-        .await?;
+        self.store()
+            .put_speech_endpoint(&account.id, endpoint, logging, self.now())
+            .await?;
         Ok(logging)
     }
 
@@ -65,21 +58,18 @@ impl Accounts {
         input: Bytes,
     ) -> Result<String, Error> {
         let (account, ak) = self.open_data(account, caller).await?;
-        let logging: Option<(atrest_store::SqlBool,)> = sqlx::query_as(
-            "SELECT logging FROM speech_endpoints WHERE account_id = $1 AND name = $2",
-        )
-        .bind(&account.id)
-        .bind(endpoint)
-        .fetch_optional(self.pool())
-        .await?;
-        let Some((logging,)) = logging else {
+        let logging = self
+            .store()
+            .speech_endpoint_logging(&account.id, endpoint)
+            .await?;
+        let Some(logging) = logging else {
             return Err(Error::NotFound {
                 what: "speech endpoint",
                 name: endpoint.to_owned(),
             });
         };
         let text = String::from_utf8_lossy(&input).trim().to_owned();
-        if bool::from(logging) {
+        if logging {
             let id = uuid::Uuid::new_v4().to_string();
             let record = serde_json::to_vec(&serde_json::json!({"input": text, "result": text}))
                 .map_err(Error::internal)?;

@@ -189,16 +189,9 @@ impl Accounts {
         }
         let loaded = Arc::new(LoadedModel::parse(&tsv)?);
         let now = self.now();
-        sqlx::query(
-            "INSERT INTO deployments (account_id, name, model_id, status, created) VALUES ($1, $2, $3, 'Deployed', $4) \
-             ON CONFLICT (account_id, name) DO UPDATE SET model_id = excluded.model_id, status = 'Deployed'",
-        )
-        .bind(&account.id)
-        .bind(deployment)
-        .bind(&row.id)
-        .bind(now)
-        .execute(self.pool())
-        .await?;
+        self.store()
+            .deploy_model(&account.id, deployment, &row.id, now)
+            .await?;
         self.deployed()
             .entry(account.id.clone())
             .or_default()
@@ -217,18 +210,13 @@ impl Accounts {
         caller: &DataCaller,
     ) -> Result<Vec<DeploymentInfo>, Error> {
         let account = self.authorize_data(account, caller).await?;
-        let rows: Vec<(String, String, i64)> = sqlx::query_as(
-            "SELECT name, status, created FROM deployments WHERE account_id = $1 ORDER BY name",
-        )
-        .bind(&account.id)
-        .fetch_all(self.pool())
-        .await?;
+        let rows = self.store().deployments(&account.id).await?;
         Ok(rows
             .into_iter()
-            .map(|(name, status, created)| DeploymentInfo {
-                name,
-                status,
-                created,
+            .map(|row| DeploymentInfo {
+                name: row.name,
+                status: row.status,
+                created: row.created,
             })
             .collect())
     }
@@ -244,12 +232,11 @@ impl Accounts {
         if let Some(map) = self.deployed().get_mut(&account.id) {
             map.remove(deployment);
         }
-        let done = sqlx::query("DELETE FROM deployments WHERE account_id = $1 AND name = $2")
-            .bind(&account.id)
-            .bind(deployment)
-            .execute(self.pool())
+        let existed = self
+            .store()
+            .delete_deployment(&account.id, deployment)
             .await?;
-        if done.rows_affected() == 0 {
+        if !existed {
             return Err(Error::NotFound {
                 what: "deployment",
                 name: deployment.to_owned(),
@@ -283,10 +270,7 @@ impl Accounts {
     pub(super) async fn undeploy_all(&self, account_id: &str) {
         let removed = self.deployed().remove(account_id);
         drop(removed);
-        let _ = sqlx::query("UPDATE deployments SET status = 'Undeployed' WHERE account_id = $1")
-            .bind(account_id)
-            .execute(self.pool())
-            .await;
+        let _ = self.store().undeploy_all(account_id).await;
     }
 
     fn deployed(

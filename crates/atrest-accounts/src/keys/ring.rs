@@ -10,16 +10,23 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
 use atrest_crypto::{envelope, seal, SecretKey};
+use atrest_store::accounts::AccountStore;
+use atrest_store::platform_keys::{PlatformKeyRow, PlatformKeyStore};
 use atrest_store::{unix_now, Db};
-use sqlx::Row;
 
 use crate::error::Error;
+use crate::repo::commit;
 
 const BATCH: i64 = 500;
 
 /// The ring. Cheap to share behind an `Arc`.
 pub struct PlatformKeys {
+    /// Begins the units of work.
     db: Db,
+    /// The sealed versions.
+    store: Arc<dyn PlatformKeyStore>,
+    /// The account keys and blocklist names wrapped under a version.
+    accounts: Arc<dyn AccountStore>,
     root: SecretKey,
     versions: RwLock<BTreeMap<i64, Arc<SecretKey>>>,
 }
@@ -36,9 +43,16 @@ fn aad(version: i64) -> Vec<u8> {
 
 impl PlatformKeys {
     /// Loads every version, creating version 1 on first start.
-    pub async fn load(db: Db, root: SecretKey) -> Result<Self, Error> {
+    pub async fn load(
+        db: Db,
+        store: Arc<dyn PlatformKeyStore>,
+        accounts: Arc<dyn AccountStore>,
+        root: SecretKey,
+    ) -> Result<Self, Error> {
         let ring = Self {
             db,
+            store,
+            accounts,
             root,
             versions: RwLock::new(BTreeMap::new()),
         };
@@ -50,14 +64,11 @@ impl PlatformKeys {
     }
 
     async fn reload(&self) -> Result<(), Error> {
-        let rows: Vec<(i64, Vec<u8>)> =
-            sqlx::query_as("SELECT version, sealed FROM platform_keys ORDER BY version")
-                .fetch_all(self.db.pool())
-                .await?;
+        let rows = self.store.platform_keys().await?;
         let mut map = BTreeMap::new();
-        for (version, sealed) in rows {
-            let bytes = seal::open(&self.root, &aad(version), &sealed)?;
-            map.insert(version, Arc::new(SecretKey::try_from_slice(&bytes)?));
+        for row in rows {
+            let bytes = seal::open(&self.root, &aad(row.version), &row.sealed)?;
+            map.insert(row.version, Arc::new(SecretKey::try_from_slice(&bytes)?));
         }
         *self.versions.write().expect("lock") = map;
         Ok(())
@@ -74,18 +85,15 @@ impl PlatformKeys {
     pub async fn rotate(&self) -> Result<i64, Error> {
         let key = SecretKey::generate()?;
         let mut tx = self.db.begin_write().await?;
-        let (next,): (i64,) =
-            sqlx::query_as("SELECT COALESCE(MAX(version), 0) + 1 FROM platform_keys")
-                .fetch_one(&mut *tx)
-                .await?;
+        let next = self.store.next_platform_key_version(&mut tx).await?;
         let sealed = seal::seal(&self.root, &aad(next), key.expose_secret())?;
-        sqlx::query("INSERT INTO platform_keys (version, sealed, created) VALUES ($1, $2, $3)")
-            .bind(next)
-            .bind(sealed)
-            .bind(unix_now())
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
+        let row = PlatformKeyRow {
+            version: next,
+            sealed,
+            created: unix_now(),
+        };
+        self.store.insert_platform_key(&mut tx, &row).await?;
+        commit(tx).await?;
         self.versions
             .write()
             .expect("lock")
@@ -144,74 +152,47 @@ impl PlatformKeys {
     /// until it returns 0.
     pub async fn rewrap_batch(&self) -> Result<usize, Error> {
         let (current, _) = self.current();
-        let rows = sqlx::query(
-            "SELECT id, wrapped_ak, mmk_version FROM accounts \
-             WHERE mmk_version IS NOT NULL AND mmk_version < $1 LIMIT $2",
-        )
-        .bind(current)
-        .bind(BATCH)
-        .fetch_all(self.db.pool())
-        .await?;
-        let lists = sqlx::query(
-            "SELECT account_id, name_index, name_sealed, mmk_version FROM blocklists \
-             WHERE mmk_version < $1 LIMIT $2",
-        )
-        .bind(current)
-        .bind(BATCH)
-        .fetch_all(self.db.pool())
-        .await?;
+        let rows = self
+            .accounts
+            .keys_under_older_platform_key(current, BATCH)
+            .await?;
+        let lists = self
+            .accounts
+            .blocklists_under_older_platform_key(current, BATCH)
+            .await?;
         let mut tx = self.db.begin_write().await?;
         for row in &rows {
-            let id: String = row.try_get("id")?;
-            let old: i64 = row.try_get("mmk_version")?;
-            let wrapped: Vec<u8> = row.try_get("wrapped_ak")?;
-            let ak = self.unwrap(old, &wrapped, &id)?;
-            let (version, rewrapped) = self.wrap(&ak, &id)?;
-            sqlx::query(
-                "UPDATE accounts SET wrapped_ak = $1, mmk_version = $2 WHERE id = $3 AND mmk_version = $4",
-            )
-            .bind(rewrapped)
-            .bind(version)
-            .bind(&id)
-            .bind(old)
-            .execute(&mut *tx)
-            .await?;
+            let old = row.mmk_version;
+            let ak = self.unwrap(old, &row.wrapped_ak, &row.id)?;
+            let (version, rewrapped) = self.wrap(&ak, &row.id)?;
+            self.accounts
+                .rewrap_account_key(&mut tx, &row.id, old, &rewrapped, version)
+                .await?;
         }
         for row in &lists {
-            let account: String = row.try_get("account_id")?;
-            let index: String = row.try_get("name_index")?;
-            let old: i64 = row.try_get("mmk_version")?;
-            let sealed: Vec<u8> = row.try_get("name_sealed")?;
-            let context = blocklist_context(&account, &index);
-            let name = zeroize::Zeroizing::new(self.open_meta(old, &context, &sealed)?);
+            let old = row.mmk_version;
+            let context = blocklist_context(&row.account_id, &row.name_index);
+            let name = zeroize::Zeroizing::new(self.open_meta(old, &context, &row.name_sealed)?);
             let (version, resealed) = self.seal_meta(&context, &name)?;
-            sqlx::query(
-                "UPDATE blocklists SET name_sealed = $1, mmk_version = $2 \
-                 WHERE account_id = $3 AND name_index = $4 AND mmk_version = $5",
-            )
-            .bind(resealed)
-            .bind(version)
-            .bind(&account)
-            .bind(&index)
-            .bind(old)
-            .execute(&mut *tx)
-            .await?;
+            self.accounts
+                .reseal_blocklist_name(
+                    &mut tx,
+                    &row.account_id,
+                    &row.name_index,
+                    old,
+                    &resealed,
+                    version,
+                )
+                .await?;
         }
-        tx.commit().await?;
+        commit(tx).await?;
         Ok(rows.len() + lists.len())
     }
 
     /// How many account keys and blocklist names are still wrapped under an older version.
     pub async fn pending_rewraps(&self) -> Result<i64, Error> {
         let (current, _) = self.current();
-        let (pending,): (i64,) = sqlx::query_as(
-            "SELECT (SELECT count(*) FROM accounts WHERE mmk_version IS NOT NULL AND mmk_version < $1) \
-             + (SELECT count(*) FROM blocklists WHERE mmk_version < $1)",
-        )
-        .bind(current)
-        .fetch_one(self.db.pool())
-        .await?;
-        Ok(pending)
+        Ok(self.accounts.pending_platform_rewraps(current).await?)
     }
 
     /// Rewraps until nothing is left under an older version.
