@@ -179,8 +179,9 @@ impl Db {
         self.engine
     }
 
-    /// The connection pool, for the storage implementations.
-    pub fn pool(&self) -> &AnyPool {
+    /// The connection pool: only for the storage implementations in this crate (and tests,
+    /// through [`crate::testing::pool`]).
+    pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
     }
 

@@ -62,3 +62,9 @@ pub fn database_setting(data_dir: &Path) -> Option<String> {
         DatabaseLocation::Sqlite(_) => None,
     }
 }
+
+/// The database's connection pool, for tests that seed or inspect rows directly (domain code
+/// goes through the repository interfaces and never sees it).
+pub fn pool(db: &Db) -> &sqlx::AnyPool {
+    db.pool()
+}

@@ -90,7 +90,7 @@ async fn bench_accounts() {
         .await
         .unwrap();
     let (large_id,): (String,) = sqlx::query_as("SELECT id FROM accounts WHERE name = 'large'")
-        .fetch_one(db.pool())
+        .fetch_one(atrest_store::testing::pool(&db))
         .await
         .unwrap();
     let mut tx = db.begin_write().await.unwrap();
@@ -102,7 +102,7 @@ async fn bench_accounts() {
     tx.commit().await.unwrap();
     if db.engine() == atrest_store::Engine::Sqlite {
         sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(db.pool())
+            .execute(atrest_store::testing::pool(&db))
             .await
             .unwrap();
     }

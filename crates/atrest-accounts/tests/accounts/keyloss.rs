@@ -185,7 +185,7 @@ async fn platform_key_rotation_rewraps_account_keys_only() {
         .unwrap();
     let (version,): (i64,) =
         sqlx::query_as("SELECT mmk_version FROM accounts WHERE name = 'plain'")
-            .fetch_one(db.pool())
+            .fetch_one(atrest_store::testing::pool(&db))
             .await
             .unwrap();
     assert_eq!(
