@@ -88,7 +88,7 @@ impl Server {
             .arg("--data-dir")
             .arg(data_dir)
             .args(["--listen", listen])
-            .args(&with_test_platform_storage(data_dir, extra));
+            .args(with_test_platform_storage(data_dir, extra));
         Self::spawn(command, data_dir)
     }
 
