@@ -78,12 +78,6 @@ pub(crate) async fn save(
         .await?)
 }
 
-/// Commits a unit of work.
-pub(crate) async fn commit(tx: WriteTx) -> Result<(), Error> {
-    tx.commit().await.map_err(atrest_store::Error::from)?;
-    Ok(())
-}
-
 fn to_row(account: &Account) -> AccountRow {
     let (source, uri, name, version, client) = match &account.encryption {
         Encryption::Platform => (KEY_SOURCE_MMK, None, None, None, None),

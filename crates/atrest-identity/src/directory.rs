@@ -258,7 +258,7 @@ impl Directory {
                 .insert_owner_assignment(&mut tx, owner, &subscription.subscription_id)
                 .await?;
         }
-        tx.commit().await.map_err(atrest_store::Error::from)?;
+        tx.commit().await?;
         Ok(subscription)
     }
 

@@ -92,7 +92,34 @@ impl std::fmt::Debug for Db {
 /// A write transaction ("unit of work"): writers are serialised by the database on both
 /// engines, so a read-then-write inside it sees no concurrent writer. Dropped without
 /// [`WriteTx::commit`], it rolls back.
-pub type WriteTx = sqlx::Transaction<'static, sqlx::Any>;
+pub struct WriteTx(sqlx::Transaction<'static, sqlx::Any>);
+
+impl WriteTx {
+    /// Commits the unit of work; durable when this returns.
+    pub async fn commit(self) -> Result<(), Error> {
+        Ok(self.0.commit().await?)
+    }
+}
+
+impl std::fmt::Debug for WriteTx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WriteTx").finish_non_exhaustive()
+    }
+}
+
+// The storage implementations run their statements on the transaction's connection.
+impl std::ops::Deref for WriteTx {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
 
 impl Db {
     /// Opens (creating if needed) the SQLite database at `path` and applies migrations.
@@ -190,14 +217,14 @@ impl Db {
     /// advisory lock, the same "one writer at a time" on every node.
     pub async fn begin_write(&self) -> Result<WriteTx, Error> {
         match self.engine {
-            Engine::Sqlite => Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?),
+            Engine::Sqlite => Ok(WriteTx(self.pool.begin_with("BEGIN IMMEDIATE").await?)),
             Engine::Postgres => {
                 let mut tx = self.pool.begin().await?;
                 sqlx::query("SELECT pg_advisory_xact_lock($1)")
                     .bind(WRITE_LOCK)
                     .execute(&mut *tx)
                     .await?;
-                Ok(tx)
+                Ok(WriteTx(tx))
             }
         }
     }
@@ -207,8 +234,8 @@ impl Db {
     /// writers.
     pub(crate) async fn begin_audit(&self) -> Result<WriteTx, Error> {
         match self.engine {
-            Engine::Sqlite => Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?),
-            Engine::Postgres => Ok(self.pool.begin().await?),
+            Engine::Sqlite => Ok(WriteTx(self.pool.begin_with("BEGIN IMMEDIATE").await?)),
+            Engine::Postgres => Ok(WriteTx(self.pool.begin().await?)),
         }
     }
 
@@ -216,11 +243,12 @@ impl Db {
     pub async fn begin_snapshot(&self) -> Result<WriteTx, Error> {
         match self.engine {
             // A deferred transaction in WAL mode reads one snapshot from its first read on.
-            Engine::Sqlite => Ok(self.pool.begin().await?),
-            Engine::Postgres => Ok(self
-                .pool
-                .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                .await?),
+            Engine::Sqlite => Ok(WriteTx(self.pool.begin().await?)),
+            Engine::Postgres => Ok(WriteTx(
+                self.pool
+                    .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    .await?,
+            )),
         }
     }
 

@@ -157,7 +157,7 @@ impl Accounts {
         {
             return Err(Error::Concurrent(account.name.clone()));
         }
-        repo::commit(tx).await?;
+        tx.commit().await?;
         Ok((next, retired, encryption_changed))
     }
 

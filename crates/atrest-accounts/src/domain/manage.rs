@@ -149,7 +149,7 @@ impl Accounts {
         let inserted = async {
             let mut tx = self.inner.db.begin_write().await?;
             repo::insert(self.store(), &mut tx, &account, &wrapped, (&h1, &h2)).await?;
-            repo::commit(tx).await?;
+            tx.commit().await?;
             Ok::<(), Error>(())
         }
         .await;
@@ -255,7 +255,7 @@ impl Accounts {
         // pages): the account key cannot be recovered from the database afterwards.
         let mut tx = self.inner.db.begin_write().await?;
         self.store().shred_account(&mut tx, &account.id).await?;
-        repo::commit(tx).await?;
+        tx.commit().await?;
         self.inner.cache.forget(&account.id);
         self.undeploy_all(&account.id).await;
         for key in blob_keys {

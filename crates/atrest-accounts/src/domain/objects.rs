@@ -18,7 +18,6 @@ use super::sealing::{context, key_ref, name_index, open_small, seal_small};
 use super::{Accounts, DataCaller};
 use crate::error::Error;
 use crate::model::Account;
-use crate::repo::commit;
 
 /// A stored object's metadata, names decrypted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -230,7 +229,7 @@ impl Accounts {
             .delete_object(&mut tx, &account.id, kind, &stored.name_index)
             .await?;
         self.store().insert_object(&mut tx, &stored).await?;
-        commit(tx).await?;
+        tx.commit().await?;
         if let Some(blob) = old {
             let _ = self.inner.blobs.delete(account, &blob).await;
         }
@@ -271,7 +270,7 @@ impl Accounts {
             .store()
             .delete_object(&mut tx, &account.id, kind, &name_index(ak, kind, name))
             .await?;
-        commit(tx).await?;
+        tx.commit().await?;
         if let Some(blob) = &old {
             self.inner.blobs.delete(account, blob).await?;
         }
@@ -285,7 +284,7 @@ impl Accounts {
             .store()
             .delete_account_data(&mut tx, &account.id, self.now())
             .await?;
-        commit(tx).await?;
+        tx.commit().await?;
         let store = &self.inner.blobs;
         for blob in &blobs {
             let _ = store.delete(account, blob).await;

@@ -199,7 +199,7 @@ impl Accounts {
             {
                 return Ok(()); // changed meanwhile; the next check sees the new row
             }
-            repo::commit(tx).await?;
+            tx.commit().await?;
             if restored {
                 self.audit_system(
                     "",
@@ -239,7 +239,7 @@ impl Accounts {
         next.updated = self.now().max(account.updated + 1);
         let mut tx = self.inner.db.begin_write().await?;
         if repo::save(self.store(), &mut tx, &next, account.updated, None).await? {
-            repo::commit(tx).await?;
+            tx.commit().await?;
             self.audit_system("", Some(&next), "KeyInaccessible", &reason)
                 .await?;
         }

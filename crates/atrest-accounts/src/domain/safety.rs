@@ -9,7 +9,6 @@ use super::{Accounts, DataCaller};
 use crate::error::Error;
 use crate::keys::ring::blocklist_context;
 use crate::model::{valid_child_name, Account};
-use crate::repo::commit;
 
 /// A blocklist item.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,7 +102,7 @@ impl Accounts {
             .store()
             .delete_blocklist(&mut tx, &account.id, &index)
             .await?;
-        commit(tx).await?;
+        tx.commit().await?;
         if !existed {
             return Err(Error::NotFound {
                 what: "blocklist",
@@ -151,7 +150,7 @@ impl Accounts {
                 text: text.clone(),
             });
         }
-        commit(tx).await?;
+        tx.commit().await?;
         Ok(items)
     }
 

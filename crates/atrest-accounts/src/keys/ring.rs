@@ -15,7 +15,6 @@ use atrest_store::platform_keys::{PlatformKeyRow, PlatformKeyStore};
 use atrest_store::{unix_now, Db};
 
 use crate::error::Error;
-use crate::repo::commit;
 
 const BATCH: i64 = 500;
 
@@ -93,7 +92,7 @@ impl PlatformKeys {
             created: unix_now(),
         };
         self.store.insert_platform_key(&mut tx, &row).await?;
-        commit(tx).await?;
+        tx.commit().await?;
         self.versions
             .write()
             .expect("lock")
@@ -185,7 +184,7 @@ impl PlatformKeys {
                 )
                 .await?;
         }
-        commit(tx).await?;
+        tx.commit().await?;
         Ok(rows.len() + lists.len())
     }
 

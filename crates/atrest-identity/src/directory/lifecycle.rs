@@ -36,7 +36,7 @@ impl Directory {
         {
             return Err(Error::NotFound(format!("subscription '{subscription_id}'")));
         }
-        tx.commit().await.map_err(atrest_store::Error::from)?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -66,7 +66,7 @@ impl Directory {
         if !self.store().delete_tenant(&mut tx, tenant_id).await? {
             return Err(Error::NotFound(format!("tenant '{tenant_id}'")));
         }
-        tx.commit().await.map_err(atrest_store::Error::from)?;
+        tx.commit().await?;
         self.principals_changed();
         for object_id in principals {
             let _ = self
@@ -129,7 +129,7 @@ impl Directory {
         self.store()
             .delete_role_assignments_of_subscription(&mut tx, subscription_id)
             .await?;
-        tx.commit().await.map_err(atrest_store::Error::from)?;
+        tx.commit().await?;
         self.subscription(subscription_id)
             .await?
             .ok_or_else(|| Error::NotFound(format!("subscription '{subscription_id}'")))

@@ -88,7 +88,7 @@ pub(crate) struct WriteTx<'a> {
 impl WriteTx<'_> {
     /// Commits, then forgets every cached row (the caller acknowledges only after this).
     pub(crate) async fn commit(self) -> Result<(), Error> {
-        self.tx.commit().await.map_err(atrest_store::Error::from)?;
+        self.tx.commit().await?;
         self.rows.invalidate();
         Ok(())
     }
